@@ -1,0 +1,232 @@
+/**
+ * The configuration: /etc/kube-cert-renewer/config.yaml. Validation is strict: an unknown key, a wrong type or a bad
+ * duration is a ConfigError naming the key and the value; nothing is written before the config is valid.
+ */
+import { readFileSync } from 'node:fs';
+import * as yaml from 'js-yaml';
+import { ConfigError } from '../errors.js';
+import { parseDuration } from './duration.js';
+
+export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
+export const CONFIG_KIND = 'RenewerConfiguration';
+export const DEFAULT_CONFIG_PATH = '/etc/kube-cert-renewer/config.yaml';
+
+export type Mode = 'renew' | 'monitor';
+export type LogFormat = 'auto' | 'journal' | 'text' | 'json';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  /** Renew certificates issued longer ago than this (ms); 0 disables the interval. */
+  renewInterval: number;
+  /** Renew when less than this remains (ms). */
+  renewBefore: number;
+  /** Lifetime of renewed certificates (ms). */
+  validity: number;
+  mode: Mode;
+  restart: { enabled: boolean; annotation: string; verify: boolean; verifyTimeout: number };
+  hooks: { postRenew: string[]; timeout: number };
+  metrics: { textfileDir: string };
+  /** Host paths, absolute, before --root is applied. */
+  paths: { kubernetes: string; pki: string; manifests: string; state: string };
+  backups: { keep: number };
+  log: { format: LogFormat; level: LogLevel };
+}
+
+const DAY = 86_400_000;
+
+export function defaultConfig(): Config {
+  return {
+    renewInterval: 0,
+    renewBefore: 90 * DAY,
+    validity: 365 * DAY,
+    mode: 'renew',
+    restart: { enabled: true, annotation: 'kube-cert-renewer/restartedAt', verify: true, verifyTimeout: 5 * 60_000 },
+    hooks: { postRenew: [], timeout: 5 * 60_000 },
+    metrics: { textfileDir: '' },
+    paths: {
+      kubernetes: '/etc/kubernetes',
+      pki: '/etc/kubernetes/pki',
+      manifests: '/etc/kubernetes/manifests',
+      state: '/var/lib/kube-cert-renewer',
+    },
+    backups: { keep: 10 },
+    log: { format: 'auto', level: 'info' },
+  };
+}
+
+type Field =
+  | { type: 'duration'; min?: number }
+  | { type: 'boolean' }
+  | { type: 'integer'; min: number }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'string'; pattern?: RegExp; patternHint?: string; absolutePath?: boolean; allowEmpty?: boolean }
+  | { type: 'strings' }
+  | { type: 'section'; fields: Record<string, Field> };
+
+// A Kubernetes annotation key: optional DNS-subdomain prefix, then a name of up to 63 characters.
+const ANNOTATION_KEY = /^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+const SCHEMA: Record<string, Field> = {
+  apiVersion: { type: 'enum', values: [CONFIG_API_VERSION] },
+  kind: { type: 'enum', values: [CONFIG_KIND] },
+  renewInterval: { type: 'duration' },
+  renewBefore: { type: 'duration' },
+  validity: { type: 'duration', min: 3_600_000 },
+  mode: { type: 'enum', values: ['renew', 'monitor'] },
+  restart: {
+    type: 'section',
+    fields: {
+      enabled: { type: 'boolean' },
+      annotation: { type: 'string', pattern: ANNOTATION_KEY, patternHint: 'a Kubernetes annotation key such as example.com/restartedAt' },
+      verify: { type: 'boolean' },
+      verifyTimeout: { type: 'duration', min: 1_000 },
+    },
+  },
+  hooks: { type: 'section', fields: { postRenew: { type: 'strings' }, timeout: { type: 'duration', min: 1_000 } } },
+  metrics: { type: 'section', fields: { textfileDir: { type: 'string', absolutePath: true, allowEmpty: true } } },
+  paths: {
+    type: 'section',
+    fields: {
+      kubernetes: { type: 'string', absolutePath: true },
+      pki: { type: 'string', absolutePath: true },
+      manifests: { type: 'string', absolutePath: true },
+      state: { type: 'string', absolutePath: true },
+    },
+  },
+  backups: { type: 'section', fields: { keep: { type: 'integer', min: 1 } } },
+  log: {
+    type: 'section',
+    fields: {
+      format: { type: 'enum', values: ['auto', 'journal', 'text', 'json'] },
+      level: { type: 'enum', values: ['debug', 'info', 'warn', 'error'] },
+    },
+  },
+};
+
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+function coerce(file: string, key: string, field: Field, value: unknown, target: Record<string, unknown>, name: string): void {
+  const fail = (msg: string, hint?: string): never => {
+    throw new ConfigError(file, key, msg, hint);
+  };
+  switch (field.type) {
+    case 'duration': {
+      const ms = typeof value === 'string' ? parseDuration(value) : value === 0 ? 0 : undefined;
+      if (ms === undefined) fail(`${show(value)} is not a duration`, 'write it like 30d, 720h, 90m or 1h30m (0 disables)');
+      if (field.min !== undefined && (ms as number) < field.min) fail(`${show(value)} is too short`);
+      target[name] = ms;
+      return;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') fail(`${show(value)} is not true or false`);
+      target[name] = value;
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < field.min) {
+        fail(`${show(value)} is not a whole number of at least ${field.min}`);
+      }
+      target[name] = value;
+      return;
+    case 'enum':
+      if (typeof value !== 'string' || !field.values.includes(value)) {
+        fail(`${show(value)} is not one of ${field.values.join(', ')}`);
+      }
+      target[name] = value;
+      return;
+    case 'string': {
+      if (typeof value !== 'string') fail(`${show(value)} is not a string`);
+      const s = value as string;
+      if (s === '' && field.allowEmpty) {
+        target[name] = s;
+        return;
+      }
+      if (s === '') fail('must not be empty');
+      if (field.absolutePath && !s.startsWith('/')) fail(`${show(s)} is not an absolute path`);
+      if (field.pattern && !field.pattern.test(s)) fail(`${show(s)} is not valid`, field.patternHint);
+      target[name] = s;
+      return;
+    }
+    case 'strings':
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
+        fail(`${show(value)} is not a list of commands`, 'write a YAML list of shell command strings');
+      }
+      target[name] = [...(value as string[])];
+      return;
+    case 'section': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`${show(value)} is not a mapping`);
+      const section = target[name] as Record<string, unknown>;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const sub = field.fields[k];
+        const subKey = `${key}.${k}`;
+        if (!sub) {
+          throw new ConfigError(file, subKey, 'unknown key', `known keys under ${key}: ${Object.keys(field.fields).join(', ')}`);
+        }
+        coerce(file, subKey, sub, v, section, k);
+      }
+      return;
+    }
+  }
+}
+
+/** Validate parsed YAML into a Config; `file` only names the source in errors. */
+export function parseConfig(file: string, doc: unknown): Config {
+  const config = defaultConfig();
+  if (doc === null || doc === undefined) return config;
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(file, undefined, 'is not a YAML mapping', 'see the configuration reference in the README');
+  }
+  const target = config as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    const field = SCHEMA[k];
+    if (!field) {
+      throw new ConfigError(file, k, 'unknown key', `known keys: ${Object.keys(SCHEMA).join(', ')}`);
+    }
+    coerce(file, k, field, v, target, k);
+  }
+  delete target.apiVersion;
+  delete target.kind;
+  if (config.renewBefore >= config.validity) {
+    throw new ConfigError(
+      file,
+      'renewBefore',
+      `must be shorter than validity (${show((doc as Record<string, unknown>).renewBefore ?? 'default')} ≥ validity)`,
+      'otherwise every renewed certificate would be due again at once',
+    );
+  }
+  return config;
+}
+
+/** A js-yaml error as one line: `deficient indentation at line 4, column 1`. */
+export function yamlErrorText(err: unknown): string {
+  if (err instanceof yaml.YAMLException) {
+    const mark = err.mark as { line?: number; column?: number } | undefined;
+    const at = mark?.line !== undefined ? ` at line ${mark.line + 1}, column ${(mark.column ?? 0) + 1}` : '';
+    return `${err.reason}${at}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Load the config. A missing default file means defaults; a missing explicit file is an error.
+ * @param file host path already resolved under --root
+ */
+export function loadConfig(file: string, explicit: boolean): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !explicit) return defaultConfig();
+    if (code === 'ENOENT') throw new ConfigError(file, undefined, 'does not exist', 'check the --config path');
+    throw new ConfigError(file, undefined, `cannot be read (${code ?? String(err)})`);
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    throw new ConfigError(file, undefined, `is not valid YAML: ${yamlErrorText(err)}`);
+  }
+  return parseConfig(file, doc);
+}
