@@ -1,0 +1,49 @@
+/** What every command starts from: the root, the validated config, host paths, a logger and the clock. */
+import { join } from 'node:path';
+import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from '../config/config.js';
+import { type HostPaths, hostPaths, underRoot } from '../host/paths.js';
+import { type Logger, createLogger } from '../ops/log.js';
+
+export interface GlobalOptions {
+  root: string;
+  config?: string;
+  output: 'table' | 'json';
+  logFormat?: Config['log']['format'];
+  verbose: boolean;
+}
+
+export interface Context {
+  root: string;
+  configFile: string;
+  config: Config;
+  paths: HostPaths;
+  log: Logger;
+  now: () => Date;
+  output: 'table' | 'json';
+  /** Where command output (tables, JSON) goes. */
+  print: (text: string) => void;
+}
+
+export function createContext(options: GlobalOptions, print: (text: string) => void): Context {
+  const explicit = options.config !== undefined;
+  // An explicit --config is a path on this machine; the default one lives in the host tree under --root.
+  const configFile = explicit ? (options.config as string) : underRoot(options.root, DEFAULT_CONFIG_PATH);
+  const config = loadConfig(configFile, explicit);
+  if (options.logFormat) config.log.format = options.logFormat;
+  if (options.verbose) config.log.level = 'debug';
+  const paths = hostPaths(options.root, config);
+  return {
+    root: paths.root,
+    configFile,
+    config,
+    paths,
+    log: createLogger(config.log),
+    now: () => new Date(),
+    output: options.output,
+    print,
+  };
+}
+
+export function relativeTo(root: string, path: string): string {
+  return root === '/' ? path : join(root, path);
+}

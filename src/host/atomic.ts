@@ -1,0 +1,69 @@
+/**
+ * Atomic replacement of a file: a temporary file in the same directory (dot-prefixed, so the kubelet never runs a
+ * half-written manifest), written and fsynced, renamed over the target, then the directory fsynced. Mode and owner
+ * are set on the temporary file before the rename, so the target never exists with the wrong mode.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function temporaryPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.kcr-${randomBytes(4).toString('hex')}`);
+}
+
+export interface AtomicOptions {
+  /** Keep the owner of the file being replaced (default true). */
+  keepOwner?: boolean;
+  /** Create missing parent directories with this mode. */
+  mkdirMode?: number;
+}
+
+export function writeFileAtomic(target: string, content: string | Buffer, mode: number, options: AtomicOptions = {}): void {
+  const dir = dirname(target);
+  if (options.mkdirMode !== undefined) mkdirSync(dir, { recursive: true, mode: options.mkdirMode });
+  let owner: { uid: number; gid: number } | undefined;
+  if (options.keepOwner !== false) {
+    try {
+      const st = statSync(target);
+      owner = { uid: st.uid, gid: st.gid };
+    } catch {
+      owner = undefined;
+    }
+  }
+  const tmp = temporaryPathFor(target);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    try {
+      fchmodSync(fd, mode); // the umask must not loosen or tighten what we asked for
+      const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+        fchownSync(fd, owner.uid, owner.gid);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw err;
+  }
+  fsyncDirectory(dir);
+}

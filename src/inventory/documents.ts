@@ -1,0 +1,167 @@
+/**
+ * One store shape for PKI pairs and kubeconfigs: reading returns a document that rendering takes back, so a renewal
+ * rewrites only the certificate, key (and, when the CA on disk changed, CA) data and keeps every other byte.
+ */
+import * as yaml from 'js-yaml';
+import { pemBlocks, privateKeyBlock, toPem, type KeyEncoding } from '../pki/pem.js';
+
+export interface FileWrite {
+  /** Path on this filesystem. */
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export const KEY_MODE = 0o600;
+export const CERT_MODE = 0o644;
+export const KUBECONFIG_MODE = 0o600;
+
+export interface PkiPairDocument {
+  kind: 'pki-pair';
+  certPath: string;
+  keyPath: string;
+  certPem: string;
+  keyPem: string;
+  keyEncoding: KeyEncoding;
+}
+
+export interface KubeconfigDocument {
+  kind: 'kubeconfig';
+  path: string;
+  text: string;
+  /** embedded: client-certificate-data; file: client-certificate / client-key paths. */
+  form: 'embedded' | 'file';
+  userName: string;
+  clusterName?: string;
+  certPem: string;
+  keyPem: string;
+  keyEncoding: KeyEncoding;
+  /** certificate-authority-data exactly as in the file (base64), when present. */
+  caData?: string;
+  /** For the file form: the referenced files on this filesystem. */
+  certFile?: string;
+  keyFile?: string;
+}
+
+export type CredentialDocument = PkiPairDocument | KubeconfigDocument;
+
+interface NamedItem {
+  name?: unknown;
+  user?: Record<string, unknown>;
+  cluster?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+}
+
+/** The parts of a kubeconfig that carry the client credential. */
+export interface KubeconfigCredentialRefs {
+  userName: string;
+  clusterName?: string;
+  certData?: string;
+  keyData?: string;
+  certFile?: string;
+  keyFile?: string;
+  caData?: string;
+}
+
+/**
+ * Find the client credential of a kubeconfig the way client-go does: the current context's user (or the only user).
+ * Throws an Error with the reason when the document has none.
+ */
+export function kubeconfigCredentialRefs(doc: unknown): KubeconfigCredentialRefs {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('is not a kubeconfig mapping');
+  const config = doc as Record<string, unknown>;
+  const list = (key: string): NamedItem[] => (Array.isArray(config[key]) ? (config[key] as NamedItem[]) : []);
+  const users = list('users');
+  const contexts = list('contexts');
+  const current = typeof config['current-context'] === 'string' ? config['current-context'] : undefined;
+  const context = contexts.find((c) => c.name === current) ?? (contexts.length === 1 ? contexts[0] : undefined);
+  const userName = typeof context?.context?.user === 'string' ? context.context.user : undefined;
+  const user = users.find((u) => u.name === userName) ?? (users.length === 1 ? users[0] : undefined);
+  if (!user || typeof user.user !== 'object' || user.user === null) {
+    throw new Error('has no user for its current context');
+  }
+  const clusterName = typeof context?.context?.cluster === 'string' ? context.context.cluster : undefined;
+  const clusters = list('clusters');
+  const cluster = clusters.find((c) => c.name === clusterName) ?? (clusters.length === 1 ? clusters[0] : undefined);
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const refs: KubeconfigCredentialRefs = { userName: String(user.name ?? '') };
+  if (clusterName) refs.clusterName = clusterName;
+  const u = user.user;
+  const set = <K extends keyof KubeconfigCredentialRefs>(k: K, v: KubeconfigCredentialRefs[K] | undefined): void => {
+    if (v !== undefined) refs[k] = v;
+  };
+  set('certData', str(u['client-certificate-data']));
+  set('keyData', str(u['client-key-data']));
+  set('certFile', str(u['client-certificate']));
+  set('keyFile', str(u['client-key']));
+  set('caData', str(cluster?.cluster?.['certificate-authority-data']));
+  return refs;
+}
+
+export function parseKubeconfigText(text: string, file: string): unknown {
+  return yaml.load(text, { filename: file });
+}
+
+/** The PEM text of the first certificate block of `text`, or undefined. */
+export function firstCertificatePem(text: string): string | undefined {
+  const block = pemBlocks(text).find((b) => b.label === 'CERTIFICATE');
+  return block ? toPem('CERTIFICATE', block.der) : undefined;
+}
+
+export function keyEncodingOf(pem: string): KeyEncoding | undefined {
+  const found = privateKeyBlock(pem);
+  return 'encoding' in found ? found.encoding : undefined;
+}
+
+function replaceOnce(text: string, oldValue: string, newValue: string): string | undefined {
+  const first = text.indexOf(oldValue);
+  if (first < 0 || text.indexOf(oldValue, first + 1) >= 0) return undefined;
+  return text.slice(0, first) + newValue + text.slice(first + oldValue.length);
+}
+
+/**
+ * The new kubeconfig text: only client-certificate-data, client-key-data and (when `caPem` is given and differs)
+ * certificate-authority-data change. Values are swapped in place so every other byte stays as it was; if a value is
+ * not unique in the text, the document is re-serialised instead (values kept, formatting may change).
+ */
+export function renderKubeconfig(doc: KubeconfigDocument, certPem: string, keyPem: string, caPem?: string): string {
+  const parsed = parseKubeconfigText(doc.text, doc.path);
+  const refs = kubeconfigCredentialRefs(parsed);
+  const swaps: Array<[string, string]> = [];
+  const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+  if (refs.certData) swaps.push([refs.certData, b64(certPem)]);
+  if (refs.keyData) swaps.push([refs.keyData, b64(keyPem)]);
+  if (caPem && refs.caData && Buffer.from(refs.caData, 'base64').toString('utf8') !== caPem) {
+    swaps.push([refs.caData, b64(caPem)]);
+  }
+  // Without a client-key-data line to swap, only re-serialising can add the key.
+  let text: string | undefined = refs.certData && refs.keyData ? doc.text : undefined;
+  for (const [from, to] of swaps) {
+    text = text === undefined ? undefined : replaceOnce(text, from, to);
+  }
+  if (text !== undefined) return text;
+
+  // Fallback: edit the parsed document and serialise it again.
+  const config = parsed as Record<string, Array<Record<string, Record<string, unknown>>>>;
+  const user = (config.users ?? []).find((u) => u.name === (refs.userName as unknown));
+  if (!user?.user) throw new Error(`${doc.path}: user ${refs.userName} vanished while rendering`);
+  user.user['client-certificate-data'] = b64(certPem);
+  user.user['client-key-data'] = b64(keyPem);
+  if (caPem && refs.caData) {
+    const cluster = (config.clusters ?? []).find((c) => c.name === (refs.clusterName as unknown));
+    if (cluster?.cluster) cluster.cluster['certificate-authority-data'] = b64(caPem);
+  }
+  return yaml.dump(parsed, { lineWidth: -1, noRefs: true });
+}
+
+/** The files a renewal of `doc` writes. */
+export function renderCredential(doc: CredentialDocument, certPem: string, keyPem: string, caPem?: string): FileWrite[] {
+  if (doc.kind === 'pki-pair') {
+    return [
+      { path: doc.keyPath, content: keyPem, mode: KEY_MODE },
+      { path: doc.certPath, content: certPem, mode: CERT_MODE },
+    ];
+  }
+  if (doc.form === 'file') throw new Error(`${doc.path}: references its certificate files; the kubelet rotates them`);
+  return [{ path: doc.path, content: renderKubeconfig(doc, certPem, keyPem, caPem), mode: KUBECONFIG_MODE }];
+}

@@ -1,0 +1,321 @@
+/**
+ * Read the host into records: catalog × files. Every failure of one entry is a Problem on that entry's record, so
+ * status still reports every other entry.
+ */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
+import { yamlErrorText } from '../config/config.js';
+import { errorMessage } from '../errors.js';
+import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
+import { type CertFacts, isSignedBy, keyMatchesCertificate, parseCertificate } from '../pki/certificate.js';
+import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
+import {
+  type CredentialDocument,
+  firstCertificatePem,
+  kubeconfigCredentialRefs,
+  parseKubeconfigText,
+} from './documents.js';
+import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
+
+type Read<T> = { ok: true; value: T } | { ok: false; problem: Problem };
+
+function readText(file: string): Read<string> {
+  try {
+    return { ok: true, value: readFileSync(file, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      ok: false,
+      problem: {
+        code: code === 'ENOENT' ? 'missing' : 'unreadable',
+        file,
+        message: code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? errorMessage(err)})`,
+        hint: code === 'ENOENT' ? 'restore it from a backup or regenerate it with kubeadm' : 'check its permissions',
+      },
+    };
+  }
+}
+
+function parseCertText(file: string, text: string): Read<{ cert: CertFacts; pem: string }> {
+  const blocks = certificateBlocks(text);
+  const first = blocks[0];
+  if (!first) {
+    const truncated = text.includes('-----BEGIN CERTIFICATE-----');
+    return {
+      ok: false,
+      problem: {
+        code: 'unreadable',
+        file,
+        message: truncated ? 'holds a truncated or damaged PEM certificate' : 'holds no PEM certificate',
+        hint: 'restore it from /var/lib/kube-cert-renewer/backups or regenerate it with kubeadm',
+      },
+    };
+  }
+  try {
+    const cert = parseCertificate(first.der);
+    return { ok: true, value: { cert, pem: firstCertificatePem(text) ?? '' } };
+  } catch (err) {
+    return {
+      ok: false,
+      problem: {
+        code: 'unreadable',
+        file,
+        message: `holds a certificate that cannot be parsed (${errorMessage(err)})`,
+        hint: 'restore it from /var/lib/kube-cert-renewer/backups or regenerate it with kubeadm',
+      },
+    };
+  }
+}
+
+function parseKeyText(file: string, text: string): Read<{ key: KeyObject; pem: string; encoding: KeyEncoding }> {
+  const found = privateKeyBlock(text);
+  const bad = (message: string, hint: string): Read<never> => ({
+    ok: false,
+    problem: { code: 'key-unreadable', file, message, hint },
+  });
+  if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
+  try {
+    const pem = text.slice(text.indexOf(`-----BEGIN ${found.block.label}-----`));
+    const end = `-----END ${found.block.label}-----`;
+    const keyPem = pem.slice(0, pem.indexOf(end) + end.length) + '\n';
+    const key = createPrivateKey({ key: keyPem, format: 'pem' });
+    return { ok: true, value: { key, pem: keyPem, encoding: found.encoding } };
+  } catch (err) {
+    return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');
+  }
+}
+
+function readCa(entry: CaEntry, paths: HostPaths, localEtcd: boolean): CaRecord {
+  const certPath = join(paths.pki, entry.cert);
+  const keyPath = join(paths.pki, entry.key);
+  const record: CaRecord = { entry, state: 'present', certPath, keyPath, hasKey: false, problems: [] };
+  if (entry.topology === 'local-etcd' && !localEtcd) return { ...record, state: 'not-applicable' };
+  const text = readText(certPath);
+  if (!text.ok) {
+    record.state = text.problem.code === 'missing' ? 'missing' : 'unreadable';
+    record.problems.push(text.problem);
+    return record;
+  }
+  const parsed = parseCertText(certPath, text.value);
+  if (!parsed.ok) {
+    record.state = 'unreadable';
+    record.problems.push(parsed.problem);
+    return record;
+  }
+  record.cert = parsed.value.cert;
+  if (!existsSync(keyPath)) return record; // externally managed CA: a result, not a problem
+  const keyText = readText(keyPath);
+  const key = keyText.ok ? parseKeyText(keyPath, keyText.value) : keyText;
+  if (!key.ok) {
+    record.problems.push(key.problem);
+    return record;
+  }
+  if (!keyMatchesCertificate(parsed.value.cert, key.value.key)) {
+    record.problems.push({
+      code: 'key-mismatch', file: keyPath, message: `does not match ${certPath}`,
+      hint: 'restore the CA key that belongs to this CA certificate; nothing signed by it can be renewed until then',
+    });
+    return record;
+  }
+  record.hasKey = true;
+  return record;
+}
+
+interface Credential {
+  certPem: string;
+  cert: CertFacts;
+  key?: { key: KeyObject; pem: string; encoding: KeyEncoding };
+  document?: CredentialDocument;
+}
+
+function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, record: LeafRecord): Credential | undefined {
+  const certPath = join(paths.pki, entry.cert);
+  const keyPath = join(paths.pki, entry.key);
+  record.certPath = certPath;
+  record.files = [keyPath, certPath];
+  if (!existsSync(certPath) && !existsSync(keyPath)) {
+    record.state = 'missing';
+    return undefined;
+  }
+  const text = readText(certPath);
+  const parsed = text.ok ? parseCertText(certPath, text.value) : text;
+  if (!parsed.ok) {
+    record.state = parsed.problem.code === 'missing' ? 'missing' : 'unreadable';
+    record.problems.push(parsed.problem);
+    return undefined;
+  }
+  const keyText = readText(keyPath);
+  const key = keyText.ok ? parseKeyText(keyPath, keyText.value) : keyText;
+  if (!key.ok) {
+    record.problems.push({ ...key.problem, code: 'key-unreadable' });
+    return { certPem: parsed.value.pem, cert: parsed.value.cert };
+  }
+  return {
+    certPem: parsed.value.pem,
+    cert: parsed.value.cert,
+    key: key.value,
+    document: {
+      kind: 'pki-pair', certPath, keyPath, certPem: parsed.value.pem, keyPem: key.value.pem,
+      keyEncoding: key.value.encoding,
+    },
+  };
+}
+
+function resolveReferenced(paths: HostPaths, kubeconfigPath: string, ref: string): string {
+  const fsPath = isAbsolute(ref) ? underRoot(paths.root, ref) : join(dirname(kubeconfigPath), ref);
+  return resolveSymlinksUnderRoot(paths.root, fsPath);
+}
+
+function readKubeconfigLeaf(
+  entry: LeafEntry & { kind: 'kubeconfig' },
+  paths: HostPaths,
+  record: LeafRecord,
+): Credential | undefined {
+  const file = join(paths.kubernetes, entry.file);
+  record.certPath = file;
+  record.files = [file];
+  const text = readText(file);
+  if (!text.ok) {
+    record.state = text.problem.code === 'missing' ? 'missing' : 'unreadable';
+    if (text.problem.code !== 'missing') record.problems.push(text.problem);
+    return undefined;
+  }
+  const invalid = (message: string, hint: string, at = file): undefined => {
+    record.state = 'unreadable';
+    record.problems.push({ code: 'kubeconfig-invalid', file: at, message, hint });
+    return undefined;
+  };
+  let refs;
+  try {
+    refs = kubeconfigCredentialRefs(parseKubeconfigText(text.value, file));
+  } catch (err) {
+    const reason = yamlErrorText(err);
+    return invalid(`is not a valid kubeconfig: ${reason}`, `restore it from a backup or regenerate it with kubeadm init phase kubeconfig`);
+  }
+
+  let certText: string;
+  let keyText: string;
+  let certSource = file;
+  let keySource = file;
+  const form = refs.certData ? 'embedded' : 'file';
+  if (refs.certData) {
+    certText = Buffer.from(refs.certData, 'base64').toString('utf8');
+    keyText = refs.keyData ? Buffer.from(refs.keyData, 'base64').toString('utf8') : '';
+  } else if (refs.certFile) {
+    certSource = resolveReferenced(paths, file, refs.certFile);
+    keySource = refs.keyFile ? resolveReferenced(paths, file, refs.keyFile) : certSource;
+    record.certPath = certSource;
+    record.rotatedByKubelet = entry.name === 'kubelet.conf';
+    const c = readText(certSource);
+    if (!c.ok) {
+      record.state = 'unreadable';
+      record.problems.push({
+        code: 'referenced-file-missing',
+        file: certSource,
+        message: `${c.problem.message} (referenced by client-certificate in ${file})`,
+        hint: entry.name === 'kubelet.conf'
+          ? 'the kubelet writes this file when it rotates its client certificate; check the kubelet'
+          : 'restore the file or point the kubeconfig at an existing certificate',
+      });
+      return undefined;
+    }
+    certText = c.value;
+    const k = keySource === certSource ? c : readText(keySource);
+    keyText = k.ok ? k.value : '';
+  } else {
+    return invalid('has no client certificate for its user', 'this kubeconfig does not use certificate authentication; nothing to renew');
+  }
+
+  const parsed = parseCertText(certSource, certText);
+  if (!parsed.ok) {
+    record.state = 'unreadable';
+    record.problems.push(
+      form === 'embedded'
+        ? { ...parsed.problem, message: `client-certificate-data ${parsed.problem.message.replace(/^holds /, 'is ')}` }
+        : parsed.problem,
+    );
+    return undefined;
+  }
+  const key = parseKeyText(keySource, keyText);
+  const fallbackEncoding: KeyEncoding = parsed.value.cert.publicKey.algorithm === 'ECDSA' ? 'sec1' : 'pkcs1';
+  // The document exists even with a broken key: a forced renewal replaces the key and repairs the entry.
+  const document: CredentialDocument = {
+    kind: 'kubeconfig', path: file, text: text.value, form, userName: refs.userName,
+    certPem: parsed.value.pem, keyPem: key.ok ? key.value.pem : '', keyEncoding: key.ok ? key.value.encoding : fallbackEncoding,
+  };
+  if (refs.clusterName) document.clusterName = refs.clusterName;
+  if (refs.caData) document.caData = refs.caData;
+  if (form === 'file') {
+    document.certFile = certSource;
+    document.keyFile = keySource;
+  }
+  if (!key.ok) {
+    const problem = form === 'embedded'
+      ? { ...key.problem, message: `client-key-data ${key.problem.message.replace(/^holds /, 'is ')}` }
+      : key.problem;
+    record.problems.push(problem);
+    return { certPem: parsed.value.pem, cert: parsed.value.cert, document };
+  }
+  return { certPem: parsed.value.pem, cert: parsed.value.cert, key: key.value, document };
+}
+
+function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd: boolean): LeafRecord {
+  const record: LeafRecord = {
+    entry, state: 'present', certPath: '', files: [], rotatedByKubelet: false, problems: [],
+  };
+  if (entry.topology === 'local-etcd' && !localEtcd) {
+    record.state = 'not-applicable';
+    record.certPath = entry.kind === 'pki' ? join(paths.pki, entry.cert) : join(paths.kubernetes, entry.file);
+    return record;
+  }
+  const credential = entry.kind === 'pki' ? readPkiLeaf(entry, paths, record) : readKubeconfigLeaf(entry, paths, record);
+  if (!credential) {
+    if (record.state === 'missing' && !entry.optional) {
+      record.problems.push({
+        code: 'missing', file: record.certPath, message: 'does not exist',
+        hint: `regenerate it with kubeadm (kubeadm init phase ${entry.kind === 'pki' ? 'certs' : 'kubeconfig'} ...)`,
+      });
+    }
+    return record;
+  }
+  record.cert = credential.cert;
+  if (credential.document) record.document = credential.document;
+  if (credential.key) {
+    record.keyEncoding = credential.key.encoding;
+    record.keyMatches = keyMatchesCertificate(credential.cert, credential.key.key);
+    if (!record.keyMatches) {
+      const keyFile = credential.document?.kind === 'pki-pair' ? credential.document.keyPath
+        : credential.document?.kind === 'kubeconfig' && credential.document.keyFile ? credential.document.keyFile
+          : record.certPath;
+      record.problems.push({
+        code: 'key-mismatch', file: keyFile, message: `does not match the certificate in ${record.certPath}`,
+        hint: 'restore the matching pair from /var/lib/kube-cert-renewer/backups, or renew it with kube-cert-renewer renew ' + entry.name,
+      });
+    }
+  }
+  const ca = cas.find((c) => c.entry.name === entry.ca);
+  if (ca?.cert) {
+    record.signedByCA = isSignedBy(credential.cert, ca.cert);
+    if (!record.signedByCA && !record.rotatedByKubelet) {
+      record.problems.push({
+        code: 'not-signed-by-ca', file: record.certPath, message: `is not signed by the ${entry.ca} CA (${ca.certPath})`,
+        hint: 'this certificate belongs to another cluster or CA; regenerate it with kubeadm or restore the right CA',
+      });
+    } else if (!record.signedByCA) {
+      record.problems.push({
+        code: 'not-signed-by-ca', file: record.certPath, message: `is not signed by the ${entry.ca} CA (${ca.certPath})`,
+        hint: 'the kubelet holds a client certificate from another CA; check kubelet certificate rotation',
+      });
+    }
+  }
+  return record;
+}
+
+export function readInventory(paths: HostPaths): Inventory {
+  const localEtcd = existsSync(join(paths.pki, 'etcd', 'ca.crt')) || existsSync(join(paths.manifests, 'etcd.yaml'));
+  const cas = CERTIFICATE_AUTHORITIES.map((e) => readCa(e, paths, localEtcd));
+  const leaves = LEAVES.map((e) => readLeaf(e, paths, cas, localEtcd));
+  return { localEtcd, cas, leaves };
+}

@@ -1,0 +1,183 @@
+/**
+ * kube-cert-renewer: the CLI entry point. Parses the command line, runs one command, and is the only place that
+ * turns errors into exit codes: 0 ok, 1 something failed or needs attention, 2 usage or configuration error.
+ */
+import { parseArgs } from 'node:util';
+import { CERTIFICATE_AUTHORITIES, LEAF_NAMES, LEAVES } from './catalog.js';
+import { type Context, type GlobalOptions, createContext } from './cli/context.js';
+import { RenewerError, UsageError } from './errors.js';
+
+declare const __VERSION__: string;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  options?: Record<string, { type: 'string' | 'boolean'; short?: string; description: string }>;
+  run: (ctx: Context, positionals: string[], values: Record<string, unknown>) => Promise<number>;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  status: {
+    summary: 'show every certificate, its expiry, and whether renewal is due and why',
+    usage: 'status [-o table|json]',
+    run: async (ctx) => (await import('./commands/status.js')).statusCommand(ctx),
+  },
+  plan: {
+    summary: 'show what `run` would renew and restart now; changes nothing',
+    usage: 'plan [-o table|json]',
+    run: async (ctx) => (await import('./commands/plan.js')).planCommand(ctx),
+  },
+  run: {
+    summary: 'renew what is due, restart and verify what uses it, roll back on failure (the timer runs this)',
+    usage: 'run',
+    run: async (ctx) => (await import('./commands/run.js')).renewalRun(ctx, { command: 'run', forced: new Set() }),
+  },
+  renew: {
+    summary: 'renew the named entries now, whatever the policy, then restart and verify',
+    usage: 'renew NAME... | --all',
+    options: { all: { type: 'boolean', description: 'renew every entry this node can renew' } },
+    run: async (ctx, positionals, values) => {
+      const all = Boolean(values.all);
+      if (all === positionals.length > 0) {
+        throw new UsageError(all ? 'give entry names or --all, not both' : 'name the entries to renew, or pass --all', `entries: ${LEAF_NAMES.join(', ')}`);
+      }
+      const unknown = positionals.filter((p) => !LEAF_NAMES.includes(p));
+      if (unknown.length) {
+        const isCa = unknown.some((u) => CERTIFICATE_AUTHORITIES.some((c) => c.name === u));
+        throw new UsageError(
+          `${isCa ? 'CAs cannot be renewed here' : 'unknown entry'}: ${unknown.join(', ')}`,
+          `entries: ${LEAF_NAMES.join(', ')}${isCa ? ' (CA rotation is a separate, deliberate operation)' : ''}`,
+        );
+      }
+      const { renewalRun, parseRenewTargets } = await import('./commands/run.js');
+      return renewalRun(ctx, { command: 'renew', forced: parseRenewTargets(positionals, all) });
+    },
+  },
+  rollback: {
+    summary: 'restore the last (or the named) run\'s backups and restart what it restarted',
+    usage: 'rollback [RUN-ID] [--force]',
+    options: { force: { type: 'boolean', description: 'restore even expired certificates or over later runs' } },
+    run: async (ctx, positionals, values) => {
+      if (positionals.length > 1) throw new UsageError('rollback takes at most one run id');
+      return (await import('./commands/rollback.js')).rollbackCommand(ctx, positionals[0], Boolean(values.force));
+    },
+  },
+  demo: {
+    summary: 'build a kubeadm host tree with due certificates in a temp dir, show status, run, show status',
+    usage: 'demo [--keep]',
+    options: { keep: { type: 'boolean', description: 'keep the demo tree instead of removing it' } },
+    run: async (ctx, _p, values) => (await import('./commands/demo.js')).demoCommand(ctx, Boolean(values.keep)),
+  },
+};
+
+const GLOBAL_HELP = `Global options:
+  --root DIR          treat DIR as the host's filesystem root (default /)
+  --config FILE       configuration file (default <root>/etc/kube-cert-renewer/config.yaml)
+  -o, --output FMT    table (default) or json
+  --log-format FMT    auto (default), journal, text or json
+  -v, --verbose       debug logging
+  -h, --help          this help
+  --version           print the version`;
+
+function help(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  const cmds = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`).join('\n');
+  return `kube-cert-renewer ${VERSION}: keeps a kubeadm control-plane node's certificates from expiring.
+
+Usage: kube-cert-renewer [global options] COMMAND [options]
+
+Commands:
+${cmds}
+
+${GLOBAL_HELP}
+
+Entries: ${LEAVES.map((e) => e.name).join(', ')}
+Configuration, the timer and the JSON format are described in the README and kube-cert-renewer(8).
+`;
+}
+
+function commandHelp(name: string, spec: CommandSpec): string {
+  const opts = Object.entries(spec.options ?? {})
+    .map(([k, o]) => `  ${o.short ? `-${o.short}, ` : ''}--${k}${o.type === 'string' ? ' VALUE' : ''}  ${o.description}`)
+    .join('\n');
+  return `Usage: kube-cert-renewer [global options] ${spec.usage}\n\n${spec.summary}\n${opts ? `\nOptions:\n${opts}\n` : ''}\n${GLOBAL_HELP}\n`;
+}
+
+export async function main(argv: string[], out = (s: string) => process.stdout.write(s), err = (s: string) => process.stderr.write(s)): Promise<number> {
+  const commandIndex = argv.findIndex((a) => COMMANDS[a] !== undefined);
+  const name = commandIndex >= 0 ? (argv[commandIndex] as string) : undefined;
+  const spec = name ? COMMANDS[name] : undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        root: { type: 'string', default: '/' },
+        config: { type: 'string' },
+        output: { type: 'string', short: 'o', default: 'table' },
+        'log-format': { type: 'string' },
+        verbose: { type: 'boolean', short: 'v', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+        ...(spec?.options ?? {}),
+      },
+    });
+  } catch (e) {
+    err(`kube-cert-renewer: ${(e as Error).message}\nRun 'kube-cert-renewer --help' for usage.\n`);
+    return 2;
+  }
+  const v = parsed.values as Record<string, unknown>;
+  if (v.version) {
+    out(`kube-cert-renewer ${VERSION}\n`);
+    return 0;
+  }
+  if (v.help || !spec || !name) {
+    if (v.help) {
+      out(spec && name ? commandHelp(name, spec) : help());
+      return 0;
+    }
+    const unknown = parsed.positionals[0];
+    err(unknown ? `kube-cert-renewer: unknown command ${JSON.stringify(unknown)}\n\n${help()}` : help());
+    return 2;
+  }
+  const positionals = parsed.positionals.filter((p, i) => !(p === name && i === parsed.positionals.indexOf(name)));
+  try {
+    const output = String(v.output);
+    if (output !== 'table' && output !== 'json') throw new UsageError(`--output ${JSON.stringify(output)}: use table or json`);
+    const logFormat = v['log-format'] as string | undefined;
+    if (logFormat !== undefined && !['auto', 'journal', 'text', 'json'].includes(logFormat)) {
+      throw new UsageError(`--log-format ${JSON.stringify(logFormat)}: use auto, journal, text or json`);
+    }
+    const options: GlobalOptions = {
+      root: String(v.root),
+      output,
+      verbose: Boolean(v.verbose),
+      ...(typeof v.config === 'string' ? { config: v.config } : {}),
+      ...(logFormat ? { logFormat: logFormat as GlobalOptions['logFormat'] & string } : {}),
+    };
+    const ctx = createContext(options, out);
+    return await spec.run(ctx, positionals, v);
+  } catch (e) {
+    if (e instanceof RenewerError) {
+      err(`kube-cert-renewer: ${e.describe()}\n`);
+      return e.exitCode;
+    }
+    err(`kube-cert-renewer: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`kube-cert-renewer: ${String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,232 @@
+/**
+ * The status report: a plain, versioned object (apiVersion/kind) built from inventory, decisions and state. The
+ * table and JSON printers render it; the JSON is a contract for Ansible and monitoring (README: "status -o json").
+ */
+import { hostname } from 'node:os';
+import type { Component } from '../catalog.js';
+import type { Config } from '../config/config.js';
+import { formatDuration } from '../config/duration.js';
+import type { CaRecord, Inventory, LeafRecord, Problem } from '../inventory/records.js';
+import { commonName, nameText } from '../pki/certificate.js';
+import { type Blocker, type Decision, type DueReason, type IssuedAtSource, decide } from '../policy.js';
+import type { EntryRenewal, State } from '../renew/state.js';
+
+export const STATUS_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
+export const STATUS_KIND = 'CertificateStatus';
+
+export interface ProblemReport extends Problem {
+  entry: string;
+}
+
+export interface KeyReport {
+  algorithm: string;
+  bits: number;
+  curve?: string;
+  encoding?: string;
+  matchesCertificate?: boolean;
+}
+
+export interface CertificateReport {
+  name: string;
+  kind: 'pki' | 'kubeconfig';
+  state: LeafRecord['state'];
+  path: string;
+  files: string[];
+  optional: boolean;
+  certificateAuthority: string;
+  externallyManaged: boolean;
+  managedBy: 'kube-cert-renewer' | 'kubelet' | 'external-ca' | 'none';
+  subject?: string;
+  commonName?: string;
+  organizations?: string[];
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  keyUsage?: string[];
+  extKeyUsage?: string[];
+  serial?: string;
+  notBefore?: string;
+  notAfter?: string;
+  residualSeconds?: number;
+  expired?: boolean;
+  issuedAt?: string;
+  issuedAtSource?: IssuedAtSource;
+  key?: KeyReport;
+  signedByCA?: boolean;
+  due: boolean;
+  reasons: DueReason[];
+  renewable: boolean;
+  blocker?: Blocker;
+  why: string;
+  restarts: Component[];
+  lastRenewal?: EntryRenewal;
+  problems: Problem[];
+}
+
+export interface CaReport {
+  name: string;
+  state: CaRecord['state'];
+  path: string;
+  externallyManaged: boolean;
+  subject?: string;
+  serial?: string;
+  notBefore?: string;
+  notAfter?: string;
+  residualSeconds?: number;
+  expired?: boolean;
+  key?: KeyReport;
+  problems: Problem[];
+}
+
+export interface TimerReport {
+  unit: string;
+  activeState?: string;
+  lastTriggerAt?: string;
+  nextElapseAt?: string;
+}
+
+export interface StatusReport {
+  apiVersion: typeof STATUS_API_VERSION;
+  kind: typeof STATUS_KIND;
+  generatedAt: string;
+  host: { hostname: string; root: string };
+  policy: { mode: string; renewInterval: string; renewBefore: string; validity: string };
+  topology: { localEtcd: boolean };
+  timer?: TimerReport;
+  lastRun?: State['lastRun'];
+  certificates: CertificateReport[];
+  certificateAuthorities: CaReport[];
+  summary: { certificates: number; due: number; renewable: number; expired: number; problems: number; healthy: boolean };
+  problems: ProblemReport[];
+}
+
+const iso = (d: Date | undefined): string | undefined => d?.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function caReport(ca: CaRecord, now: Date): CaReport {
+  const r: CaReport = {
+    name: ca.entry.name,
+    state: ca.state,
+    path: ca.certPath,
+    externallyManaged: ca.state === 'present' && !ca.hasKey && ca.problems.length === 0,
+    problems: ca.problems,
+  };
+  if (ca.cert) {
+    Object.assign(r, {
+      subject: nameText(ca.cert.subject),
+      serial: ca.cert.serial,
+      notBefore: iso(ca.cert.notBefore),
+      notAfter: iso(ca.cert.notAfter),
+      residualSeconds: Math.floor((ca.cert.notAfter.getTime() - now.getTime()) / 1000),
+      expired: ca.cert.notAfter.getTime() <= now.getTime(),
+      key: { algorithm: ca.cert.publicKey.algorithm, bits: ca.cert.publicKey.bits, ...(ca.cert.publicKey.curve ? { curve: ca.cert.publicKey.curve } : {}) },
+    });
+  }
+  return r;
+}
+
+function certificateReport(leaf: LeafRecord, d: Decision, state: State, now: Date): CertificateReport {
+  const externallyManaged = d.blocker === 'external-ca';
+  const r: CertificateReport = {
+    name: leaf.entry.name,
+    kind: leaf.entry.kind,
+    state: leaf.state,
+    path: leaf.certPath,
+    files: leaf.files,
+    optional: leaf.entry.optional,
+    certificateAuthority: leaf.entry.ca,
+    externallyManaged,
+    managedBy: leaf.state !== 'present' ? 'none' : leaf.rotatedByKubelet ? 'kubelet' : externallyManaged ? 'external-ca' : 'kube-cert-renewer',
+    due: d.due,
+    reasons: d.reasons,
+    renewable: d.renew,
+    why: d.why,
+    restarts: leaf.rotatedByKubelet ? [] : [...leaf.entry.restarts],
+    problems: leaf.problems,
+  };
+  if (d.blocker) r.blocker = d.blocker;
+  const c = leaf.cert;
+  if (c) {
+    Object.assign(r, {
+      subject: nameText(c.subject),
+      commonName: commonName(c.subject),
+      organizations: c.subject.filter((a) => a.type === 'O').map((a) => a.value),
+      dnsNames: c.dnsNames,
+      ipAddresses: c.ipAddresses,
+      keyUsage: c.keyUsage,
+      extKeyUsage: c.extKeyUsage,
+      serial: c.serial,
+      notBefore: iso(c.notBefore),
+      notAfter: iso(c.notAfter),
+      residualSeconds: Math.floor((c.notAfter.getTime() - now.getTime()) / 1000),
+      expired: c.notAfter.getTime() <= now.getTime(),
+      issuedAt: iso(d.issuedAt),
+      issuedAtSource: d.issuedAtSource,
+      key: {
+        algorithm: c.publicKey.algorithm,
+        bits: c.publicKey.bits,
+        ...(c.publicKey.curve ? { curve: c.publicKey.curve } : {}),
+        ...(leaf.keyEncoding ? { encoding: leaf.keyEncoding } : {}),
+        ...(leaf.keyMatches !== undefined ? { matchesCertificate: leaf.keyMatches } : {}),
+      },
+    });
+    if (leaf.signedByCA !== undefined) r.signedByCA = leaf.signedByCA;
+  }
+  const memory = state.entries[leaf.entry.name];
+  if (memory) r.lastRenewal = memory;
+  return r;
+}
+
+/** Decisions for every leaf, with the state's memory of past renewals. */
+export function decideAll(inventory: Inventory, config: Config, state: State, now: Date, forced: ReadonlySet<string> = new Set()): Decision[] {
+  return inventory.leaves.map((leaf) => {
+    const ca = inventory.cas.find((c) => c.entry.name === leaf.entry.ca);
+    const memory = state.entries[leaf.entry.name];
+    return decide(leaf, ca, memory, config, now, forced.has(leaf.entry.name));
+  });
+}
+
+export function buildStatusReport(args: {
+  inventory: Inventory;
+  config: Config;
+  state: State;
+  now: Date;
+  root: string;
+  timer?: TimerReport;
+}): StatusReport {
+  const { inventory, config, state, now } = args;
+  const decisions = decideAll(inventory, config, state, now);
+  const applicable = inventory.leaves.map((leaf, i) => ({ leaf, d: decisions[i] as Decision })).filter((x) => x.leaf.state !== 'not-applicable');
+  const certificates = applicable.map(({ leaf, d }) => certificateReport(leaf, d, state, now));
+  const certificateAuthorities = inventory.cas.filter((c) => c.state !== 'not-applicable').map((c) => caReport(c, now));
+  const problems: ProblemReport[] = [
+    ...certificateAuthorities.flatMap((c) => c.problems.map((p) => ({ entry: c.name, ...p }))),
+    ...certificates.flatMap((c) => c.problems.map((p) => ({ entry: c.name, ...p }))),
+  ];
+  const expired = certificates.filter((c) => c.expired).length + certificateAuthorities.filter((c) => c.expired).length;
+  const report: StatusReport = {
+    apiVersion: STATUS_API_VERSION,
+    kind: STATUS_KIND,
+    generatedAt: iso(now) ?? '',
+    host: { hostname: hostname(), root: args.root },
+    policy: {
+      mode: config.mode,
+      renewInterval: formatDuration(config.renewInterval),
+      renewBefore: formatDuration(config.renewBefore),
+      validity: formatDuration(config.validity),
+    },
+    topology: { localEtcd: inventory.localEtcd },
+    certificates,
+    certificateAuthorities,
+    summary: {
+      certificates: certificates.filter((c) => c.state !== 'missing' || !c.optional).length,
+      due: certificates.filter((c) => c.due).length,
+      renewable: certificates.filter((c) => c.renewable).length,
+      expired,
+      problems: problems.length,
+      healthy: expired === 0 && problems.length === 0,
+    },
+    problems,
+  };
+  if (args.timer) report.timer = args.timer;
+  if (state.lastRun) report.lastRun = state.lastRun;
+  return report;
+}
