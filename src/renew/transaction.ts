@@ -1,0 +1,179 @@
+/**
+ * The write transaction of one run, journaled under /var/lib/kube-cert-renewer/backups/<run-id>/:
+ *
+ *   old/<host path>   every file the run replaces, as it was (0600, the journal keeps mode and owner)
+ *   new/<host path>   every new file, staged before anything on the host changes (removed once committed)
+ *   run.json          the journal: entries, files, phase
+ *
+ * Phases: prepared → committed → (restart: restarting → verified | rolled-back) → done. A run that dies after
+ * `prepared` is rolled forward by the next run from new/, so a certificate and its key are never left mismatched;
+ * backups never go near the manifests directory.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Component } from '../catalog.js';
+import { writeFileAtomic } from '../host/atomic.js';
+import { type HostPaths, hostPathOf } from '../host/paths.js';
+import type { PreparedRenewal } from './prepare.js';
+import { faultPoint } from './faults.js';
+
+export const JOURNAL_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
+
+export type Phase = 'prepared' | 'committed' | 'restarting' | 'verified' | 'rolled-back' | 'done' | 'failed';
+
+export interface JournalFile {
+  /** Path on this filesystem. */
+  path: string;
+  hostPath: string;
+  /** Mode of the file being replaced (restored on rollback) and of the new file. */
+  mode: number;
+  newMode: number;
+  uid: number;
+  gid: number;
+  /** Relative to the run directory. */
+  backup: string;
+  staged: string;
+}
+
+export interface JournalEntry {
+  name: string;
+  oldSerial: string;
+  newSerial: string;
+  oldNotAfter: string;
+  newNotAfter: string;
+  files: JournalFile[];
+}
+
+export interface Journal {
+  apiVersion: string;
+  kind: 'RenewalRun';
+  id: string;
+  command: string;
+  startedAt: string;
+  phase: Phase;
+  entries: JournalEntry[];
+  restarts: Component[];
+  restarted: Component[];
+  verified: Component[];
+  error?: string;
+}
+
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function runDir(paths: HostPaths, id: string): string {
+  return join(paths.backups, id);
+}
+
+export function writeJournal(paths: HostPaths, journal: Journal): void {
+  writeFileAtomic(join(runDir(paths, journal.id), 'run.json'), `${JSON.stringify(journal, null, 2)}\n`, 0o600);
+}
+
+export function readJournal(paths: HostPaths, id: string): Journal | undefined {
+  try {
+    const j = JSON.parse(readFileSync(join(runDir(paths, id), 'run.json'), 'utf8')) as Journal;
+    return j.kind === 'RenewalRun' ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every journaled run, oldest first (run ids sort by time). */
+export function listRuns(paths: HostPaths): Journal[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(paths.backups).sort();
+  } catch {
+    return [];
+  }
+  return ids.map((id) => readJournal(paths, id)).filter((j): j is Journal => j !== undefined);
+}
+
+function mkdirPrivate(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Backups and staged files hold keys: 0600 in 0700 directories, fsynced before the journal points at them. */
+function writePrivate(file: string, content: string | Buffer): void {
+  writeFileAtomic(file, content, 0o600, { keepOwner: false, mkdirMode: 0o700 });
+}
+
+/**
+ * Back up every file the renewals replace and stage every new file, then journal `prepared`. Until this returns,
+ * nothing on the host has changed.
+ */
+export function stageRun(paths: HostPaths, id: string, command: string, now: Date, renewals: PreparedRenewal[], restarts: Component[]): Journal {
+  const dir = runDir(paths, id);
+  mkdirPrivate(dir);
+  const entries: JournalEntry[] = renewals.map((r) => ({
+    name: r.item.name,
+    oldSerial: r.item.oldSerial,
+    newSerial: r.newSerial,
+    oldNotAfter: r.item.oldNotAfter.toISOString(),
+    newNotAfter: r.newNotAfter.toISOString(),
+    files: r.writes.map((w) => {
+      const hostPath = hostPathOf(paths.root, w.path);
+      const st = statSync(w.path);
+      const file: JournalFile = {
+        path: w.path, hostPath, mode: st.mode & 0o7777, newMode: w.mode, uid: st.uid, gid: st.gid,
+        backup: join('old', hostPath), staged: join('new', hostPath),
+      };
+      writePrivate(join(dir, file.backup), readFileSync(w.path));
+      writePrivate(join(dir, file.staged), w.content);
+      return file;
+    }),
+  }));
+  const journal: Journal = {
+    apiVersion: JOURNAL_API_VERSION, kind: 'RenewalRun', id, command, startedAt: now.toISOString(), phase: 'prepared',
+    entries, restarts, restarted: [], verified: [],
+  };
+  writeJournal(paths, journal);
+  return journal;
+}
+
+/** Put every staged file in place (atomically, keeping owners), then journal `committed`. Safe to repeat. */
+export function commitRun(paths: HostPaths, journal: Journal): void {
+  const dir = runDir(paths, journal.id);
+  for (const entry of journal.entries) {
+    for (const f of entry.files) {
+      writeFileAtomic(f.path, readFileSync(join(dir, f.staged)), f.newMode);
+      faultPoint('after-write');
+    }
+  }
+  journal.phase = 'committed';
+  writeJournal(paths, journal);
+  rmSync(join(dir, 'new'), { recursive: true, force: true });
+}
+
+/** Put every backed-up file back as it was (bytes, mode, owner). */
+export function restoreRun(paths: HostPaths, journal: Journal): void {
+  const dir = runDir(paths, journal.id);
+  for (const entry of journal.entries) {
+    for (const f of entry.files) {
+      writeFileAtomic(f.path, readFileSync(join(dir, f.backup)), f.mode, { keepOwner: false });
+      try {
+        chownSync(f.path, f.uid, f.gid);
+      } catch {
+        // not root: the file keeps our owner
+      }
+    }
+  }
+}
+
+/** Runs that died after staging and before committing: their staged files are complete and checked. */
+export function interruptedRuns(paths: HostPaths): Journal[] {
+  return listRuns(paths).filter((j) => j.phase === 'prepared' && existsSync(join(runDir(paths, j.id), 'new')));
+}
+
+/** Drop the oldest finished runs beyond `keep`; never an unfinished one. */
+export function pruneRuns(paths: HostPaths, keep: number): string[] {
+  const finished = listRuns(paths).filter((j) => j.phase === 'done' || j.phase === 'rolled-back' || j.phase === 'failed');
+  const drop = finished.slice(0, Math.max(0, finished.length - keep));
+  for (const j of drop) rmSync(runDir(paths, j.id), { recursive: true, force: true });
+  return drop.map((j) => j.id);
+}
