@@ -1,0 +1,105 @@
+/**
+ * Static pod manifests: read one, find its command-line flags, and set the restart annotation. The kubelet hashes
+ * the whole pod, annotations included, so changing one annotation restarts the pod. The patch edits the text in
+ * place (every other byte, comment and annotation stays) and is checked by re-parsing: the result must deep-equal
+ * the original plus the one annotation, or the document is re-serialised from that expected object instead.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
+import * as yaml from 'js-yaml';
+import { HostFileError } from '../errors.js';
+import { writeFileAtomic } from '../host/atomic.js';
+import { yamlErrorText } from '../config/config.js';
+
+type Obj = Record<string, unknown>;
+
+export function parseManifest(text: string, file: string): Obj {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file });
+  } catch (err) {
+    throw new HostFileError(file, `is not valid YAML: ${yamlErrorText(err)}`, 'restore the manifest from a backup');
+  }
+  if (!doc || typeof doc !== 'object' || (doc as Obj).kind !== 'Pod') {
+    throw new HostFileError(file, 'is not a Pod manifest', 'restore the manifest from a backup');
+  }
+  return doc as Obj;
+}
+
+/** The command and args of the pod's first container, as one argv. */
+export function manifestArgv(pod: Obj): string[] {
+  const spec = pod.spec as Obj | undefined;
+  const containers = (spec?.containers as Obj[] | undefined) ?? [];
+  const c = containers[0];
+  if (!c) return [];
+  return [...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])].map(String);
+}
+
+/** The value of `--name=value` (or `--name value`) in an argv. */
+export function flagValue(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+    if (a === `--${name}`) return argv[i + 1];
+  }
+  return undefined;
+}
+
+function withAnnotation(pod: Obj, key: string, value: string): Obj {
+  const copy = structuredClone(pod);
+  const metadata = (copy.metadata ??= {}) as Obj;
+  const annotations = (metadata.annotations ??= {}) as Obj;
+  annotations[key] = value;
+  return copy;
+}
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
+function textPatch(text: string, key: string, value: string): string | undefined {
+  const lines = text.split('\n');
+  const meta = lines.findIndex((l) => /^metadata:\s*$/.test(l));
+  if (meta < 0) return undefined;
+  let end = meta + 1;
+  while (end < lines.length && (lines[end] === '' || indentOf(lines[end] as string) > 0 || (lines[end] as string).startsWith('#'))) end++;
+  const child = lines.slice(meta + 1, end).find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  if (!child) return undefined;
+  const pad = ' '.repeat(indentOf(child));
+  const entry = (p: string): string => `${p}${key}: ${JSON.stringify(value)}`;
+  const annIdx = lines.findIndex((l, i) => i > meta && i < end && l === `${pad}annotations:`);
+  if (annIdx < 0) {
+    lines.splice(meta + 1, 0, `${pad}annotations:`, entry(pad + pad));
+    return lines.join('\n');
+  }
+  let annEnd = annIdx + 1;
+  while (annEnd < end && (lines[annEnd] === '' || indentOf(lines[annEnd] as string) > pad.length)) annEnd++;
+  const first = lines.slice(annIdx + 1, annEnd).find((l) => l.trim() !== '');
+  const inner = first ? ' '.repeat(indentOf(first)) : pad + pad;
+  const existing = lines.findIndex((l, i) => i > annIdx && i < annEnd && (l.startsWith(`${inner}${key}:`) || l.startsWith(`${inner}"${key}":`)));
+  if (existing >= 0) lines[existing] = entry(inner);
+  else lines.splice(annIdx + 1, 0, entry(inner));
+  return lines.join('\n');
+}
+
+/** The manifest text with `key: value` under metadata.annotations, everything else unchanged. */
+export function patchRestartAnnotation(text: string, file: string, key: string, value: string): string {
+  const pod = parseManifest(text, file);
+  const expected = withAnnotation(pod, key, value);
+  const patched = textPatch(text, key, value);
+  if (patched !== undefined) {
+    try {
+      if (isDeepStrictEqual(yaml.load(patched), expected)) return patched;
+    } catch {
+      // fall through to re-serialising
+    }
+  }
+  return yaml.dump(expected, { lineWidth: -1, noRefs: true });
+}
+
+/** Patch the manifest file in place, atomically (the temporary file is dot-prefixed, which the kubelet ignores). */
+export function annotateManifest(file: string, key: string, value: string): void {
+  const text = readFileSync(file, 'utf8');
+  const mode = statSync(file).mode & 0o7777;
+  writeFileAtomic(file, patchRestartAnnotation(text, file, key, value), mode);
+}

@@ -1,0 +1,169 @@
+/**
+ * Restart exactly the components a run changed, one at a time in a safe order (etcd, kube-apiserver,
+ * controller-manager, scheduler, kubelet), each verified before the next:
+ * - a static pod is bounced by setting the restart annotation in its manifest;
+ * - the kubelet by RestartUnit over systemd's D-Bus API.
+ * "Verified" means the component serves the certificate now on disk (byte for byte), answers its health path, and
+ * was really restarted (its serving certificate changed, its process was replaced, or its port went away and came
+ * back), all within restart.verifyTimeout.
+ */
+import { readFileSync } from 'node:fs';
+import type { Component } from '../catalog.js';
+import type { Config } from '../config/config.js';
+import type { HostPaths } from '../host/paths.js';
+import type { Logger } from '../ops/log.js';
+import type { Notifier } from '../ops/notify.js';
+import { Systemd, systemBusAddress } from '../ops/systemd.js';
+import { certificateBlocks } from '../pki/pem.js';
+import { annotateManifest } from './manifest.js';
+import { matchingProcesses } from './processes.js';
+import { httpsGet, servedCertificate } from './probe.js';
+import { type RestartTarget, type StaticPodTarget, restartTarget } from './targets.js';
+
+export interface RestartDeps {
+  paths: HostPaths;
+  config: Config;
+  log: Logger;
+  notify: Notifier;
+  now: () => Date;
+  /** Poll interval while verifying (ms). */
+  pollMs?: number;
+}
+
+export type ComponentOutcome =
+  | { component: Component; ok: true; seconds: number }
+  | { component: Component; ok: false; bounced: boolean; reason: string };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function certDerOnDisk(file: string): Buffer | undefined {
+  try {
+    return certificateBlocks(readFileSync(file, 'utf8'))[0]?.der;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Snapshot {
+  served: Array<Buffer | undefined>;
+  processes: Set<string>;
+}
+
+async function snapshot(target: RestartTarget): Promise<Snapshot> {
+  if (target.kind === 'unit') return { served: [], processes: new Set() };
+  const served = await Promise.all(target.serving.map(async (s) => {
+    const r = await servedCertificate(s.endpoint, s.client);
+    return r.ok ? r.der : undefined;
+  }));
+  return { served, processes: matchingProcesses(target.process) };
+}
+
+async function verifyStaticPod(target: StaticPodTarget, before: Snapshot, deps: RestartDeps): Promise<string | undefined> {
+  const deadline = Date.now() + deps.config.restart.verifyTimeout;
+  const poll = deps.pollMs ?? 500;
+  let sawDown = false;
+  let last = 'no answer yet';
+  const expected = target.serving.map((s) => (s.expectedCertFile ? certDerOnDisk(s.expectedCertFile) : undefined));
+  // When an expected certificate differs from what was served before, serving it proves the restart.
+  const changeExpected = target.serving.some((s, i) => {
+    const want = expected[i];
+    const had = before.served[i];
+    return s.expectedCertFile ? want !== undefined && (!had || !had.equals(want)) : true;
+  });
+  for (;;) {
+    let servingOk = true;
+    for (const [i, s] of target.serving.entries()) {
+      const r = await servedCertificate(s.endpoint, s.client);
+      if (!r.ok) {
+        if (r.refused) sawDown = true;
+        servingOk = false;
+        last = `${s.endpoint.host}:${s.endpoint.port}: ${r.error}`;
+        break;
+      }
+      const want = expected[i];
+      const had = before.served[i];
+      const good = want ? r.der.equals(want) : had ? !r.der.equals(had) : true;
+      if (!good) {
+        servingOk = false;
+        last = `${s.endpoint.host}:${s.endpoint.port} still serves ${want ? 'a certificate other than ' + (s.expectedCertFile ?? '') : 'the certificate it served before the restart'}`;
+        break;
+      }
+    }
+    if (servingOk) {
+      const processes = matchingProcesses(target.process);
+      const replaced = before.processes.size > 0 && processes.size > 0 && [...before.processes].every((p) => !processes.has(p));
+      const restarted = changeExpected || replaced || sawDown;
+      const h = target.health;
+      const health = await httpsGet(h.endpoint, h.path, h.client);
+      if ('error' in health) last = `${h.path}: ${health.error}`;
+      else if (!h.expect(health.status, health.body)) last = `${h.path} answered ${health.status} ${health.body.trim().slice(0, 80)}`;
+      else if (!restarted) last = 'no sign of a restart yet (same certificate, same process)';
+      else return undefined;
+    }
+    if (Date.now() >= deadline) return last;
+    await sleep(poll);
+  }
+}
+
+async function bounceAndVerifyUnit(unit: string, deps: RestartDeps): Promise<string | undefined> {
+  const address = systemBusAddress(deps.paths.root);
+  if (!address) return `no systemd bus to restart ${unit} (looked for ${deps.paths.root}/run/dbus/system_bus_socket)`;
+  const systemd = await Systemd.connect(address);
+  try {
+    const before = await systemd.unitState(unit);
+    if (before.loadState !== 'loaded') return `${unit} is ${before.loadState}`;
+    await systemd.restartUnit(unit);
+    if (!deps.config.restart.verify) return undefined;
+    const deadline = Date.now() + deps.config.restart.verifyTimeout;
+    let last = '';
+    for (;;) {
+      const now = await systemd.unitState(unit);
+      last = `${unit} is ${now.activeState} (${now.subState})`;
+      const replaced = now.mainPid !== before.mainPid || now.activeEnterUsec !== before.activeEnterUsec;
+      if (now.activeState === 'active' && replaced) return undefined;
+      if (now.activeState === 'failed') return last;
+      if (Date.now() >= deadline) return last;
+      await sleep(deps.pollMs ?? 500);
+    }
+  } finally {
+    systemd.close();
+  }
+}
+
+/** Bounce and verify one component. */
+export async function restartComponent(component: Component, deps: RestartDeps): Promise<ComponentOutcome> {
+  const started = Date.now();
+  let target: RestartTarget;
+  try {
+    target = restartTarget(component, deps.paths);
+  } catch (err) {
+    return { component, ok: false, bounced: false, reason: (err as Error).message };
+  }
+  await deps.notify(`restarting ${component}`);
+  if (target.kind === 'unit') {
+    deps.log.info({ component, unit: target.unit }, `restarting ${target.unit} over D-Bus`);
+    let reason: string | undefined;
+    try {
+      reason = await bounceAndVerifyUnit(target.unit, deps);
+    } catch (err) {
+      reason = `D-Bus: ${(err as Error).message}`;
+    }
+    return reason ? { component, ok: false, bounced: true, reason } : { component, ok: true, seconds: (Date.now() - started) / 1000 };
+  }
+  const verify = deps.config.restart.verify;
+  const before = verify ? await snapshot(target) : { served: [], processes: new Set<string>() };
+  const value = deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  try {
+    annotateManifest(target.manifest, deps.config.restart.annotation, value);
+  } catch (err) {
+    return { component, ok: false, bounced: false, reason: (err as Error).message };
+  }
+  deps.log.info({ component, manifest: target.manifest, annotation: deps.config.restart.annotation, value }, `restarting ${component} (manifest annotated)`);
+  if (!verify) return { component, ok: true, seconds: 0 };
+  await deps.notify(`waiting for ${component}`);
+  const reason = await verifyStaticPod(target, before, deps);
+  if (reason) return { component, ok: false, bounced: true, reason };
+  const seconds = (Date.now() - started) / 1000;
+  deps.log.info({ component, seconds }, `${component} serves the new certificates`);
+  return { component, ok: true, seconds };
+}

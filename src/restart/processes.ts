@@ -1,0 +1,31 @@
+/** Processes of a component seen in /proc (static pod containers share the host's process view). */
+import { readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
+
+export interface ProcessMatch {
+  binary: string;
+  arg?: string;
+}
+
+/** `pid:starttime` of every process whose argv[0] is `binary` (and which has `arg`, when given). */
+export function matchingProcesses(match: ProcessMatch, proc = '/proc'): Set<string> {
+  const out = new Set<string>();
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const argv = readFileSync(`${proc}/${pid}/cmdline`, 'utf8').split('\0');
+      if (basename(argv[0] ?? '') !== match.binary) continue;
+      if (match.arg && !argv.includes(match.arg)) continue;
+      const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+      out.add(`${pid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
