@@ -169,15 +169,3 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
     return 1;
   }
 }
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`kube-cert-renewer: ${String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}

@@ -32,12 +32,17 @@ export function createContext(options: GlobalOptions, print: (text: string) => v
   if (options.logFormat) config.log.format = options.logFormat;
   if (options.verbose) config.log.level = 'debug';
   const paths = hostPaths(options.root, config);
+  let log: Logger | undefined;
   return {
     root: paths.root,
     configFile,
     config,
     paths,
-    log: createLogger(config.log),
+    // Created on first use: `status` usually logs nothing and should not pay for loading pino.
+    get log(): Logger {
+      log ??= createLogger(config.log);
+      return log;
+    },
     now: () => new Date(),
     output: options.output,
     print,

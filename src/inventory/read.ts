@@ -10,7 +10,7 @@ import { yamlErrorText } from '../config/config.js';
 import { errorMessage } from '../errors.js';
 import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
 import { type CertFacts, isSignedBy, keyMatchesCertificate, parseCertificate } from '../pki/certificate.js';
-import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
+import { certificateBlocks, privateKeyBlock, toPem, type KeyEncoding } from '../pki/pem.js';
 import {
   type CredentialDocument,
   firstCertificatePem,
@@ -77,10 +77,9 @@ function parseKeyText(file: string, text: string): Read<{ key: KeyObject; pem: s
   });
   if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
   try {
-    const pem = text.slice(text.indexOf(`-----BEGIN ${found.block.label}-----`));
-    const end = `-----END ${found.block.label}-----`;
-    const keyPem = pem.slice(0, pem.indexOf(end) + end.length) + '\n';
-    const key = createPrivateKey({ key: keyPem, format: 'pem' });
+    const keyPem = toPem(found.block.label, found.block.der);
+    // DER with its type named skips OpenSSL 3's decoder search: several times faster than PEM.
+    const key = createPrivateKey({ key: found.block.der, format: 'der', type: found.encoding });
     return { ok: true, value: { key, pem: keyPem, encoding: found.encoding } };
   } catch (err) {
     return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');

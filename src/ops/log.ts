@@ -7,7 +7,7 @@
  * Key material never reaches a log: nothing passes it, and known key-bearing fields are removed by redaction.
  */
 import { fstatSync, writeSync } from 'node:fs';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { LogFormat, LogLevel } from '../config/config.js';
 
 export type { Logger };
@@ -68,8 +68,16 @@ export function resolveFormat(format: LogFormat, env: NodeJS.ProcessEnv = proces
   return stderrIsJournal(env) ? 'journal' : 'text';
 }
 
+type Pino = typeof import('pino').default;
+
+// pino is required on first use, so commands that log nothing (status) never load it.
+function loadPino(): Pino {
+  return require('pino') as Pino;
+}
+
 export function createLogger(options: { format: LogFormat; level: LogLevel; fd?: number }): Logger {
   const format = resolveFormat(options.format);
+  const pino = loadPino();
   return pino(
     {
       level: options.level,
@@ -86,5 +94,5 @@ export function createLogger(options: { format: LogFormat; level: LogLevel; fd?:
 
 /** A logger that drops everything, for library use and tests. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return loadPino()({ level: 'silent' });
 }
