@@ -1,0 +1,77 @@
+import { generateKeyPairSync } from 'node:crypto';
+import * as yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { type KubeconfigDocument, kubeconfigCredentialRefs, parseKubeconfigText, renderKubeconfig } from './documents.js';
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'sec1', format: 'pem' }) as string;
+const CERT = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
+
+function kubeconfig(extra = ''): string {
+  return `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${b64('CA PEM '.repeat(20))}
+    server: https://10.0.0.1:6443
+  name: kubernetes
+contexts:
+- context:
+    cluster: kubernetes
+    user: kubernetes-admin
+  name: kubernetes-admin@kubernetes
+current-context: kubernetes-admin@kubernetes
+kind: Config
+preferences: {}
+users:
+- name: kubernetes-admin
+  user:
+    client-certificate-data: ${b64(CERT)}
+    client-key-data: ${b64(key)}
+${extra}`;
+}
+
+describe('parseKubeconfigText', () => {
+  it('gives exactly what js-yaml gives on the whole text', () => {
+    for (const text of [kubeconfig(), kubeconfig('    token-data: "quoted"\n'), 'users: []\n', kubeconfig().replace(/\n/g, '\r\n')]) {
+      expect(parseKubeconfigText(text, 'x')).toEqual(yaml.load(text));
+    }
+  });
+
+  it('leaves a value that is not a single plain base64 token to js-yaml', () => {
+    const text = kubeconfig().replace(/client-key-data: (\S+)/, 'client-key-data: "$1"');
+    expect(parseKubeconfigText(text, 'x')).toEqual(yaml.load(text));
+  });
+});
+
+describe('renderKubeconfig', () => {
+  const doc = (text: string): KubeconfigDocument => ({
+    kind: 'kubeconfig', path: '/etc/kubernetes/admin.conf', text, form: 'embedded', userName: 'kubernetes-admin',
+    certPem: CERT, keyPem: key, keyEncoding: 'sec1',
+  });
+
+  it('swaps only the client certificate and key, every other byte stays', () => {
+    const text = kubeconfig();
+    const out = renderKubeconfig(doc(text), 'NEW CERT\n', 'NEW KEY\n');
+    const refs = kubeconfigCredentialRefs(yaml.load(out));
+    expect(Buffer.from(refs.certData ?? '', 'base64').toString()).toBe('NEW CERT\n');
+    expect(Buffer.from(refs.keyData ?? '', 'base64').toString()).toBe('NEW KEY\n');
+    const strip = (t: string): string => t.replace(/client-(certificate|key)-data: \S+/g, '');
+    expect(strip(out)).toBe(strip(text));
+  });
+
+  it('updates certificate-authority-data only when the CA on disk differs', () => {
+    const text = kubeconfig();
+    const sameCa = renderKubeconfig(doc(text), 'C\n', 'K\n', 'CA PEM '.repeat(20));
+    expect(sameCa).toContain(b64('CA PEM '.repeat(20)));
+    const newCa = renderKubeconfig(doc(text), 'C\n', 'K\n', 'ROTATED CA\n');
+    expect(kubeconfigCredentialRefs(yaml.load(newCa)).caData).toBe(b64('ROTATED CA\n'));
+  });
+
+  it('re-serialises, values kept, when a value is not unique in the text', () => {
+    const text = kubeconfig().replace('preferences: {}', `preferences: {}\nextensions:\n- name: copy\n  extension:\n    same: ${b64(CERT)}`);
+    const out = renderKubeconfig(doc(text), 'C\n', 'K\n');
+    const parsed = yaml.load(out) as { extensions: Array<{ extension: { same: string } }> };
+    expect(parsed.extensions[0]?.extension.same).toBe(b64(CERT));
+    expect(Buffer.from(kubeconfigCredentialRefs(parsed).certData ?? '', 'base64').toString()).toBe('C\n');
+  });
+});
