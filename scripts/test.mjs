@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// npm test: everything the test suite needs, then the tests.
+//  1. Debian packages the tests use as independent peers (openssl, etcd, kubectl's peer, systemd-nspawn, ...),
+//     installed with apt-get when missing (CI machines start clean; only Debian's repositories are reachable).
+//  2. vitest: unit tests beside the code, integration tests under test/ (they drive the built CLI).
+//  3. the system test: the .deb inside a real systemd (test/system), unless KCR_SKIP_SYSTEM=1.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const PACKAGES = {
+  openssl: '/usr/bin/openssl',
+  'etcd-server': '/usr/bin/etcd',
+  'etcd-client': '/usr/bin/etcdctl',
+  'kubernetes-client': '/usr/bin/kubectl', // Debian's kubectl
+  python3: '/usr/bin/python3',
+  faketime: '/usr/bin/faketime',
+  'systemd-container': '/usr/bin/systemd-nspawn',
+  debootstrap: '/usr/sbin/debootstrap',
+  rpm: '/usr/bin/rpmbuild',
+  rpmlint: '/usr/bin/rpmlint',
+  lintian: '/usr/bin/lintian',
+  dbus: '/usr/bin/dbus-daemon',
+  'xz-utils': '/usr/bin/xz',
+  binutils: '/usr/bin/strip',
+  systemd: '/usr/bin/systemd-analyze',
+};
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const missing = Object.entries(PACKAGES).filter(([, path]) => !existsSync(path)).map(([pkg]) => pkg);
+if (missing.length > 0) {
+  console.log(`installing test dependencies from Debian: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  sh('apt-get', ['update', '-qq'], { env });
+  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+sh('npx', ['tsc', '--noEmit', '-p', '.']);
+sh('npx', ['vitest', 'run']);
+if (process.env.KCR_SKIP_SYSTEM !== '1') sh('npm', ['run', 'test:system']);
