@@ -28,6 +28,7 @@ export interface RunOptions {
 }
 
 interface Outcome {
+  runId?: string;
   renewed: string[];
   failed: string[];
   restarted: string[];
@@ -101,6 +102,7 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
     if (prepared.length > 0) {
       const restarts = ctx.config.restart.enabled ? [...new Set(prepared.flatMap((p) => p.item.restarts))] : [];
       journal = stageRun(ctx.paths, newRunId(now), opts.command, now, prepared, restarts);
+      outcome.runId = journal.id;
       commitRun(ctx.paths, journal);
       previous = structuredClone(state.entries);
       recordRenewals(state, journal, now);
@@ -174,13 +176,13 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     if (outcome.renewed.length > 0 && outcome.result === 'success' && ctx.config.hooks.postRenew.length > 0) {
       await notify('running post-renew hooks');
       hooksFailed = await runPostRenewHooks(ctx.config.hooks.postRenew, {
-        runId: state.entries[outcome.renewed[0] ?? '']?.runId ?? '', renewed: outcome.renewed, restarted: outcome.restarted, root: ctx.root,
+        runId: outcome.runId ?? '', renewed: outcome.renewed, restarted: outcome.restarted, root: ctx.root,
       }, ctx.config.hooks.timeout, log);
     }
     const ok = outcome.result === 'success' && outcome.failed.length === 0 && hooksFailed === 0;
     const finishedAt = ctx.now();
     state.lastRun = {
-      id: state.entries[outcome.renewed[0] ?? '']?.runId ?? `${opts.command}-${startedAt.toISOString()}`,
+      id: outcome.runId ?? `${opts.command}-${startedAt.toISOString()}`,
       command: opts.command, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(),
       result: ok ? 'success' : outcome.result === 'success' ? 'failure' : outcome.result,
       renewed: outcome.renewed, failed: hooksFailed ? [...outcome.failed, 'hooks'] : outcome.failed, restarted: outcome.restarted,
