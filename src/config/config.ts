@@ -3,9 +3,9 @@
  * duration is a ConfigError naming the key and the value; nothing is written before the config is valid.
  */
 import { readFileSync } from 'node:fs';
-import * as yaml from 'js-yaml';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { loadYaml, yamlErrorText } from './yaml.js';
 
 export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const CONFIG_KIND = 'RenewerConfiguration';
@@ -198,16 +198,6 @@ export function parseConfig(file: string, doc: unknown): Config {
   return config;
 }
 
-/** A js-yaml error as one line: `deficient indentation at line 4, column 1`. */
-export function yamlErrorText(err: unknown): string {
-  if (err instanceof yaml.YAMLException) {
-    const mark = err.mark as { line?: number; column?: number } | undefined;
-    const at = mark?.line !== undefined ? ` at line ${mark.line + 1}, column ${(mark.column ?? 0) + 1}` : '';
-    return `${err.reason}${at}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Load the config. A missing default file means defaults; a missing explicit file is an error.
  * @param file host path already resolved under --root
@@ -224,7 +214,7 @@ export function loadConfig(file: string, explicit: boolean): Config {
   }
   let doc: unknown;
   try {
-    doc = yaml.load(text, { filename: file });
+    doc = loadYaml(text, file);
   } catch (err) {
     throw new ConfigError(file, undefined, `is not valid YAML: ${yamlErrorText(err)}`);
   }

@@ -6,7 +6,7 @@
 import { type KeyObject, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import * as yaml from 'js-yaml';
+import { dumpYaml } from '../config/yaml.js';
 import { type CaName, LEAVES } from '../catalog.js';
 import { OID } from '../pki/certificate.js';
 import * as der from '../pki/der.js';
@@ -93,7 +93,7 @@ function write(file: string, content: string, mode: number): void {
 
 function kubeconfig(caPem: string, user: string, leaf: { cert: string; key: string }): string {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
-  return yaml.dump({
+  return dumpYaml({
     apiVersion: 'v1',
     clusters: [{ cluster: { 'certificate-authority-data': b64(caPem), server: `https://${ADDRESS}:6443` }, name: 'kubernetes' }],
     contexts: [{ context: { cluster: 'kubernetes', user }, name: `${user}@kubernetes` }],
@@ -101,11 +101,11 @@ function kubeconfig(caPem: string, user: string, leaf: { cert: string; key: stri
     kind: 'Config',
     preferences: {},
     users: [{ name: user, user: { 'client-certificate-data': b64(leaf.cert), 'client-key-data': b64(leaf.key) } }],
-  }, { lineWidth: -1 });
+  });
 }
 
 function manifest(component: string, command: string[], annotations: Record<string, string> = {}): string {
-  return yaml.dump({
+  return dumpYaml({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
@@ -121,7 +121,7 @@ function manifest(component: string, command: string[], annotations: Record<stri
       priorityClassName: 'system-node-critical',
     },
     status: {},
-  }, { lineWidth: -1 });
+  });
 }
 
 /** Build the demo host under `root`; returns the subject names written, for the demo's narration. */

@@ -46,7 +46,7 @@ describe('parseKubeconfigText', () => {
 describe('renderKubeconfig', () => {
   const doc = (text: string): KubeconfigDocument => ({
     kind: 'kubeconfig', path: '/etc/kubernetes/admin.conf', text, form: 'embedded', userName: 'kubernetes-admin',
-    certPem: CERT, keyPem: key, keyEncoding: 'sec1',
+    keyEncoding: 'sec1',
   });
 
   it('swaps only the client certificate and key, every other byte stays', () => {

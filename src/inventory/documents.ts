@@ -1,9 +1,10 @@
 /**
  * One store shape for PKI pairs and kubeconfigs: reading returns a document that rendering takes back, so a renewal
  * rewrites only the certificate, key (and, when the CA on disk changed, CA) data and keeps every other byte.
+ * Documents hold where things are and how they are encoded, never the old key itself.
  */
-import * as yaml from 'js-yaml';
-import { pemBlocks, privateKeyBlock, toPem, type KeyEncoding } from '../pki/pem.js';
+import { dumpYaml, parseYamlSubset, yamlLibrary } from '../config/yaml.js';
+import type { KeyEncoding } from '../pki/pem.js';
 
 export interface FileWrite {
   /** Path on this filesystem. */
@@ -20,8 +21,6 @@ export interface PkiPairDocument {
   kind: 'pki-pair';
   certPath: string;
   keyPath: string;
-  certPem: string;
-  keyPem: string;
   keyEncoding: KeyEncoding;
 }
 
@@ -33,8 +32,6 @@ export interface KubeconfigDocument {
   form: 'embedded' | 'file';
   userName: string;
   clusterName?: string;
-  certPem: string;
-  keyPem: string;
   keyEncoding: KeyEncoding;
   /** certificate-authority-data exactly as in the file (base64), when present. */
   caData?: string;
@@ -107,12 +104,14 @@ const BASE64_VALUE = /^(\s*(?:- )?[A-Za-z-]+-data:[ \t]+)([A-Za-z0-9+/]{64,}={0,
  * the cost of `status` at start-up.
  */
 export function parseKubeconfigText(text: string, file: string): unknown {
+  const fast = parseYamlSubset(text);
+  if (fast !== undefined) return fast;
   const values: string[] = [];
   const light = text.replace(BASE64_VALUE, (_, prefix: string, value: string) => {
     values.push(value);
     return `${prefix}kcr-base64-${values.length - 1}`;
   });
-  const doc = yaml.load(light, { filename: file });
+  const doc = yamlLibrary().load(light, { filename: file });
   if (values.length === 0) return doc;
   const restore = (node: unknown): unknown => {
     if (typeof node === 'string') {
@@ -128,16 +127,6 @@ export function parseKubeconfigText(text: string, file: string): unknown {
   return restore(doc);
 }
 
-/** The PEM text of the first certificate block of `text`, or undefined. */
-export function firstCertificatePem(text: string): string | undefined {
-  const block = pemBlocks(text).find((b) => b.label === 'CERTIFICATE');
-  return block ? toPem('CERTIFICATE', block.der) : undefined;
-}
-
-export function keyEncodingOf(pem: string): KeyEncoding | undefined {
-  const found = privateKeyBlock(pem);
-  return 'encoding' in found ? found.encoding : undefined;
-}
 
 function replaceOnce(text: string, oldValue: string, newValue: string): string | undefined {
   const first = text.indexOf(oldValue);
@@ -177,7 +166,7 @@ export function renderKubeconfig(doc: KubeconfigDocument, certPem: string, keyPe
     const cluster = (config.clusters ?? []).find((c) => c.name === (refs.clusterName as unknown));
     if (cluster?.cluster) cluster.cluster['certificate-authority-data'] = b64(caPem);
   }
-  return yaml.dump(parsed, { lineWidth: -1, noRefs: true });
+  return dumpYaml(parsed);
 }
 
 /** The files a renewal of `doc` writes. */

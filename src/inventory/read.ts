@@ -2,21 +2,16 @@
  * Read the host into records: catalog × files. Every failure of one entry is a Problem on that entry's record, so
  * status still reports every other entry.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
-import { yamlErrorText } from '../config/config.js';
+import { yamlErrorText } from '../config/yaml.js';
 import { errorMessage } from '../errors.js';
 import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
-import { type CertFacts, isSignedBy, keyMatchesCertificate, parseCertificate } from '../pki/certificate.js';
-import { certificateBlocks, privateKeyBlock, toPem, type KeyEncoding } from '../pki/pem.js';
-import {
-  type CredentialDocument,
-  firstCertificatePem,
-  kubeconfigCredentialRefs,
-  parseKubeconfigText,
-} from './documents.js';
+import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';
+import { readDer } from '../pki/der-reader.js';
+import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
+import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
 
 type Read<T> = { ok: true; value: T } | { ok: false; problem: Problem };
@@ -38,7 +33,7 @@ function readText(file: string): Read<string> {
   }
 }
 
-function parseCertText(file: string, text: string): Read<{ cert: CertFacts; pem: string }> {
+function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
   const blocks = certificateBlocks(text);
   const first = blocks[0];
   if (!first) {
@@ -55,7 +50,7 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts; pem:
   }
   try {
     const cert = parseCertificate(first.der);
-    return { ok: true, value: { cert, pem: firstCertificatePem(text) ?? '' } };
+    return { ok: true, value: { cert } };
   } catch (err) {
     return {
       ok: false,
@@ -69,7 +64,12 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts; pem:
   }
 }
 
-function parseKeyText(file: string, text: string): Read<{ key: KeyObject; pem: string; encoding: KeyEncoding }> {
+interface ParsedKey {
+  der: Buffer;
+  encoding: KeyEncoding;
+}
+
+function parseKeyText(file: string, text: string): Read<ParsedKey> {
   const found = privateKeyBlock(text);
   const bad = (message: string, hint: string): Read<never> => ({
     ok: false,
@@ -77,12 +77,18 @@ function parseKeyText(file: string, text: string): Read<{ key: KeyObject; pem: s
   });
   if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
   try {
-    const keyPem = toPem(found.block.label, found.block.der);
-    // DER with its type named skips OpenSSL 3's decoder search: several times faster than PEM.
-    const key = createPrivateKey({ key: found.block.der, format: 'der', type: found.encoding });
-    return { ok: true, value: { key, pem: keyPem, encoding: found.encoding } };
+    readDer(found.block.der); // well-formed DER, or a clear problem now rather than a failure later
   } catch (err) {
     return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');
+  }
+  return { ok: true, value: { der: found.block.der, encoding: found.encoding } };
+}
+
+function keyMatches(cert: CertFacts, key: ParsedKey): boolean {
+  try {
+    return encodedKeyMatchesCertificate(cert, key.der, key.encoding);
+  } catch {
+    return false;
   }
 }
 
@@ -111,7 +117,7 @@ function readCa(entry: CaEntry, paths: HostPaths, localEtcd: boolean): CaRecord 
     record.problems.push(key.problem);
     return record;
   }
-  if (!keyMatchesCertificate(parsed.value.cert, key.value.key)) {
+  if (!keyMatches(parsed.value.cert, key.value)) {
     record.problems.push({
       code: 'key-mismatch', file: keyPath, message: `does not match ${certPath}`,
       hint: 'restore the CA key that belongs to this CA certificate; nothing signed by it can be renewed until then',
@@ -123,9 +129,8 @@ function readCa(entry: CaEntry, paths: HostPaths, localEtcd: boolean): CaRecord 
 }
 
 interface Credential {
-  certPem: string;
   cert: CertFacts;
-  key?: { key: KeyObject; pem: string; encoding: KeyEncoding };
+  key?: ParsedKey;
   document?: CredentialDocument;
 }
 
@@ -149,16 +154,12 @@ function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, recor
   const key = keyText.ok ? parseKeyText(keyPath, keyText.value) : keyText;
   if (!key.ok) {
     record.problems.push({ ...key.problem, code: 'key-unreadable' });
-    return { certPem: parsed.value.pem, cert: parsed.value.cert };
+    return { cert: parsed.value.cert };
   }
   return {
-    certPem: parsed.value.pem,
     cert: parsed.value.cert,
     key: key.value,
-    document: {
-      kind: 'pki-pair', certPath, keyPath, certPem: parsed.value.pem, keyPem: key.value.pem,
-      keyEncoding: key.value.encoding,
-    },
+    document: { kind: 'pki-pair', certPath, keyPath, keyEncoding: key.value.encoding },
   };
 }
 
@@ -242,7 +243,7 @@ function readKubeconfigLeaf(
   // The document exists even with a broken key: a forced renewal replaces the key and repairs the entry.
   const document: CredentialDocument = {
     kind: 'kubeconfig', path: file, text: text.value, form, userName: refs.userName,
-    certPem: parsed.value.pem, keyPem: key.ok ? key.value.pem : '', keyEncoding: key.ok ? key.value.encoding : fallbackEncoding,
+    keyEncoding: key.ok ? key.value.encoding : fallbackEncoding,
   };
   if (refs.clusterName) document.clusterName = refs.clusterName;
   if (refs.caData) document.caData = refs.caData;
@@ -255,9 +256,9 @@ function readKubeconfigLeaf(
       ? { ...key.problem, message: `client-key-data ${key.problem.message.replace(/^holds /, 'is ')}` }
       : key.problem;
     record.problems.push(problem);
-    return { certPem: parsed.value.pem, cert: parsed.value.cert, document };
+    return { cert: parsed.value.cert, document };
   }
-  return { certPem: parsed.value.pem, cert: parsed.value.cert, key: key.value, document };
+  return { cert: parsed.value.cert, key: key.value, document };
 }
 
 function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd: boolean): LeafRecord {
@@ -283,7 +284,7 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
   if (credential.document) record.document = credential.document;
   if (credential.key) {
     record.keyEncoding = credential.key.encoding;
-    record.keyMatches = keyMatchesCertificate(credential.cert, credential.key.key);
+    record.keyMatches = keyMatches(credential.cert, credential.key);
     if (!record.keyMatches) {
       const keyFile = credential.document?.kind === 'pki-pair' ? credential.document.keyPath
         : credential.document?.kind === 'kubeconfig' && credential.document.keyFile ? credential.document.keyFile

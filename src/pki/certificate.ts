@@ -1,10 +1,14 @@
 /**
- * Read a certificate into plain facts. Dates, serial, subject, extensions come from the DER itself; the public key,
- * signature checks and key matching go through node:crypto.
+ * Read a certificate into plain facts, from its DER alone (src/pki/der-reader.ts): dates, serial, names,
+ * extensions, public key type and size. Signatures are checked with node:crypto over the exact signed bytes.
+ * Parsing does not go through OpenSSL's X509 object: `status` reads a dozen certificates at start-up and that
+ * path costs about a millisecond a certificate there.
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
-import asn1 from 'node-forge/lib/asn1.js';
-import { type Asn1, Class, Type, bytesOf, children, decodeDer, oidOf } from './der.js';
+import { type KeyObject, X509Certificate, createPrivateKey, createPublicKey, verify } from 'node:crypto';
+import {
+  type DerNode, UNIVERSAL, bitStringBytes, childrenOf, isContext, isUniversal, oidText, readDer, timeValue,
+} from './der-reader.js';
+import type { KeyEncoding } from './pem.js';
 
 export const OID = {
   commonName: '2.5.4.3',
@@ -68,10 +72,18 @@ export interface CertFacts {
   subjectKeyId?: Buffer;
   authorityKeyId?: Buffer;
   publicKey: PublicKeyInfo;
-  fingerprint256: string;
-  /** Encoded parts a renewal copies verbatim. */
-  raw: { subject: Buffer; issuer: Buffer; extensions: Extension[] };
-  x509: X509Certificate;
+  /** Encoded parts a renewal copies verbatim, and what signature checks need. */
+  raw: {
+    subject: Buffer;
+    issuer: Buffer;
+    extensions: Extension[];
+    /** SubjectPublicKeyInfo DER. */
+    spki: Buffer;
+    /** The signed bytes (TBSCertificate DER, exactly as in the certificate). */
+    tbs: Buffer;
+    signatureAlgorithm: string;
+    signature: Buffer;
+  };
 }
 
 /** RFC 4514 text of a name, most specific first: `CN=system:node:cp-1,O=system:nodes`. */
@@ -86,139 +98,160 @@ export function commonName(attrs: NameAttribute[]): string | undefined {
   return attrs.find((a) => a.type === 'CN')?.value;
 }
 
-function parseName(node: Asn1): NameAttribute[] {
+function parseName(node: DerNode): NameAttribute[] {
   const out: NameAttribute[] = [];
-  for (const rdn of children(node)) {
-    for (const atv of children(rdn)) {
-      const [type, value] = children(atv);
+  for (const rdn of childrenOf(node)) {
+    for (const atv of childrenOf(rdn)) {
+      const [type, value] = childrenOf(atv);
       if (!type || !value) continue;
-      const oid = oidOf(type);
-      const raw = bytesOf(value);
+      const oid = oidText(type);
       // BMPString is UTF-16BE; everything else kubeadm writes is UTF-8 or a subset.
-      const text = value.type === Type.BMPSTRING ? raw.swap16().toString('utf16le') : raw.toString('utf8');
+      const text = value.tag === UNIVERSAL.BMPString ? Buffer.from(value.value).swap16().toString('utf16le') : value.value.toString('utf8');
       out.push({ type: ATTRIBUTE_NAMES[oid] ?? oid, value: text });
     }
   }
   return out;
 }
 
-function parseTime(node: Asn1): Date {
-  const text = node.value as string;
-  return node.type === Type.UTCTIME ? asn1.utcTimeToDate(text) : asn1.generalizedTimeToDate(text);
+/** An IP address as inet_ntop writes it (IPv6 with its longest run of zero groups compressed). */
+export function ipText(bytes: Buffer): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i + 1 < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i));
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
 }
 
-function ipText(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups, as inet_ntop does.
-  const joined = groups.join(':');
-  const runs = [...joined.matchAll(/(?:^|:)0(?::0)+(?::|$)/g)].sort((a, b) => b[0].length - a[0].length);
-  const best = runs[0];
-  if (!best) return joined;
-  return `${joined.slice(0, best.index)}::${joined.slice((best.index ?? 0) + best[0].length)}`;
-}
-
-function parseExtensions(node: Asn1 | undefined): Extension[] {
-  if (!node) return [];
-  const [seq] = children(node);
+function parseExtensions(node: DerNode | undefined): Extension[] {
+  const [seq] = node ? childrenOf(node) : [];
   if (!seq) return [];
-  return children(seq).map((ext) => {
-    const parts = children(ext);
-    const critical = parts.length === 3 && (parts[1]?.value as string) !== '\x00';
+  return childrenOf(seq).map((ext) => {
+    const parts = childrenOf(ext);
+    const critical = parts.length === 3 && isUniversal(parts[1], UNIVERSAL.BOOLEAN) && parts[1].value[0] !== 0;
     const valueNode = parts[parts.length - 1];
     return {
-      oid: oidOf(parts[0] as Asn1),
+      oid: oidText(parts[0] as DerNode),
       critical,
-      value: valueNode ? bytesOf(valueNode) : Buffer.alloc(0),
-      der: Buffer.from(asn1.toDer(ext).getBytes(), 'binary'),
+      value: valueNode ? valueNode.value : Buffer.alloc(0),
+      der: ext.raw,
     };
   });
 }
 
-function publicKeyInfo(key: KeyObject): PublicKeyInfo {
-  const type = key.asymmetricKeyType ?? 'unknown';
-  const details = key.asymmetricKeyDetails ?? {};
-  if (type === 'rsa') return { algorithm: 'RSA', bits: details.modulusLength ?? 0, nodeType: type };
-  if (type === 'ec') {
-    const curve = ({ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' } as const)[
-      (details.namedCurve ?? '') as 'prime256v1'
-    ];
-    const bits = { 'P-256': 256, 'P-384': 384, 'P-521': 521 }[curve ?? 'P-256'];
-    return curve ? { algorithm: 'ECDSA', bits, curve, nodeType: type } : { algorithm: 'ECDSA', bits: 0, nodeType: type };
+const CURVE_OIDS: Record<string, { curve: 'P-256' | 'P-384' | 'P-521'; bits: number }> = {
+  '1.2.840.10045.3.1.7': { curve: 'P-256', bits: 256 },
+  '1.3.132.0.34': { curve: 'P-384', bits: 384 },
+  '1.3.132.0.35': { curve: 'P-521', bits: 521 },
+};
+const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
+const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+
+function integerBits(n: Buffer): number {
+  const leading = n.findIndex((b) => b !== 0);
+  return leading < 0 ? 0 : (n.length - leading - 1) * 8 + (32 - Math.clz32(n[leading] as number));
+}
+
+/** Algorithm and size from a SubjectPublicKeyInfo. */
+function publicKeyInfo(spki: DerNode): PublicKeyInfo {
+  const [algId, bits] = childrenOf(spki);
+  const [algOid, params] = algId ? childrenOf(algId) : [];
+  const alg = algOid ? oidText(algOid) : '';
+  if (alg === RSA_ENCRYPTION && bits) {
+    const [modulus] = childrenOf(readDer(bitStringBytes(bits)));
+    return { algorithm: 'RSA', bits: modulus ? integerBits(modulus.value) : 0, nodeType: 'rsa' };
   }
-  return { algorithm: 'other', bits: 0, nodeType: type };
+  if (alg === EC_PUBLIC_KEY) {
+    const known = isUniversal(params, UNIVERSAL.OID) ? CURVE_OIDS[oidText(params)] : undefined;
+    return known ? { algorithm: 'ECDSA', ...known, nodeType: 'ec' } : { algorithm: 'ECDSA', bits: 0, nodeType: 'ec' };
+  }
+  return { algorithm: 'other', bits: 0, nodeType: alg };
 }
 
 /** Parse one DER certificate. Throws on malformed input; callers turn that into a named problem. */
 export function parseCertificate(der: Buffer): CertFacts {
-  const x509 = new X509Certificate(der);
-  const cert = decodeDer(der);
-  const [tbs] = children(cert);
-  if (!tbs) throw new Error('not an X.509 certificate');
-  const fields = children(tbs);
-  const offset = fields[0]?.tagClass === Class.CONTEXT_SPECIFIC && fields[0]?.type === 0 ? 1 : 0;
-  const [serialNode, , issuerNode, validityNode, subjectNode] = fields.slice(offset);
-  if (!serialNode || !issuerNode || !validityNode || !subjectNode) throw new Error('incomplete TBSCertificate');
-  const extensionsNode = fields.find((f) => f.tagClass === Class.CONTEXT_SPECIFIC && f.type === 3);
-  const extensions = parseExtensions(extensionsNode);
-  const [notBeforeNode, notAfterNode] = children(validityNode);
+  const [tbs, sigAlg, sigBits] = childrenOf(readDer(der));
+  if (!tbs || !sigAlg || !sigBits) throw new Error('not an X.509 certificate');
+  const fields = childrenOf(tbs);
+  const offset = isContext(fields[0], 0) ? 1 : 0;
+  const [serialNode, , issuerNode, validityNode, subjectNode, spkiNode] = fields.slice(offset);
+  if (!serialNode || !issuerNode || !validityNode || !subjectNode || !spkiNode) throw new Error('incomplete TBSCertificate');
+  const extensions = parseExtensions(fields.find((f) => isContext(f, 3)));
+  const [notBeforeNode, notAfterNode] = childrenOf(validityNode);
+  if (!notBeforeNode || !notAfterNode) throw new Error('incomplete validity');
 
   const facts: CertFacts = {
     der,
     subject: parseName(subjectNode),
     issuer: parseName(issuerNode),
-    serial: bytesOf(serialNode).toString('hex').replace(/^(00)+(?=.)/, '').toUpperCase(),
-    notBefore: parseTime(notBeforeNode as Asn1),
-    notAfter: parseTime(notAfterNode as Asn1),
+    serial: serialNode.value.toString('hex').replace(/^(00)+(?=.)/, '').toUpperCase(),
+    notBefore: timeValue(notBeforeNode),
+    notAfter: timeValue(notAfterNode),
     dnsNames: [],
     ipAddresses: [],
     keyUsage: [],
     extKeyUsage: [],
     isCA: false,
-    publicKey: publicKeyInfo(x509.publicKey),
-    fingerprint256: x509.fingerprint256,
+    publicKey: publicKeyInfo(spkiNode),
     raw: {
-      subject: Buffer.from(asn1.toDer(subjectNode).getBytes(), 'binary'),
-      issuer: Buffer.from(asn1.toDer(issuerNode).getBytes(), 'binary'),
+      subject: subjectNode.raw,
+      issuer: issuerNode.raw,
       extensions,
+      spki: spkiNode.raw,
+      tbs: tbs.raw,
+      signatureAlgorithm: oidText(childrenOf(sigAlg)[0] as DerNode),
+      signature: bitStringBytes(sigBits),
     },
-    x509,
   };
 
   for (const ext of extensions) {
-    const value = decodeDer(ext.value);
+    const value = readDer(ext.value);
     switch (ext.oid) {
       case OID.subjectAltName:
-        for (const gn of children(value)) {
-          if (gn.type === 2) facts.dnsNames.push(bytesOf(gn).toString('latin1'));
-          else if (gn.type === 7) facts.ipAddresses.push(ipText(bytesOf(gn)));
+        for (const gn of childrenOf(value)) {
+          if (isContext(gn, 2)) facts.dnsNames.push(gn.value.toString('latin1'));
+          else if (isContext(gn, 7)) facts.ipAddresses.push(ipText(gn.value));
         }
         break;
       case OID.keyUsage: {
-        const bits = bytesOf(value).subarray(1);
+        const bits = bitStringBytes(value);
         KEY_USAGE_BITS.forEach((name, i) => {
           if (((bits[i >> 3] ?? 0) >> (7 - (i & 7))) & 1) facts.keyUsage.push(name);
         });
         break;
       }
       case OID.extKeyUsage:
-        facts.extKeyUsage = children(value).map((o) => {
-          const dotted = oidOf(o);
+        facts.extKeyUsage = childrenOf(value).map((o) => {
+          const dotted = oidText(o);
           return EKU_NAMES[dotted] ?? dotted;
         });
         break;
       case OID.basicConstraints: {
-        const first = children(value)[0];
-        facts.isCA = first?.type === Type.BOOLEAN && (first.value as string) !== '\x00';
+        const first = childrenOf(value)[0];
+        facts.isCA = isUniversal(first, UNIVERSAL.BOOLEAN) && first.value[0] !== 0;
         break;
       }
       case OID.subjectKeyIdentifier:
-        facts.subjectKeyId = bytesOf(value);
+        facts.subjectKeyId = value.value;
         break;
       case OID.authorityKeyIdentifier: {
-        const keyId = children(value).find((c) => c.tagClass === Class.CONTEXT_SPECIFIC && c.type === 0);
-        if (keyId) facts.authorityKeyId = bytesOf(keyId);
+        const keyId = childrenOf(value).find((c) => isContext(c, 0));
+        if (keyId) facts.authorityKeyId = keyId.value;
         break;
       }
     }
@@ -226,20 +259,86 @@ export function parseCertificate(der: Buffer): CertFacts {
   return facts;
 }
 
-/** Whether `cert` was issued by `ca`: names chain and the signature verifies with the CA's public key. */
+const SIGNATURE_HASHES: Record<string, string> = {
+  '1.2.840.113549.1.1.5': 'sha1', '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512', '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+};
+
+const publicKeys = new WeakMap<CertFacts, KeyObject>();
+
+/** The certificate's public key as a KeyObject (made once per certificate). */
+export function publicKeyOf(cert: CertFacts): KeyObject {
+  let key = publicKeys.get(cert);
+  if (!key) {
+    key = createPublicKey({ key: cert.raw.spki, format: 'der', type: 'spki' });
+    publicKeys.set(cert, key);
+  }
+  return key;
+}
+
+/** Whether `cert` was issued by `ca`: the issuer is the CA's subject and the signature verifies with its key. */
 export function isSignedBy(cert: CertFacts, ca: CertFacts): boolean {
+  if (!cert.raw.issuer.equals(ca.raw.subject)) return false;
   try {
-    return cert.x509.checkIssued(ca.x509) && cert.x509.verify(ca.x509.publicKey);
+    const hash = SIGNATURE_HASHES[cert.raw.signatureAlgorithm];
+    // Anything else (RSASSA-PSS, Ed25519) goes through OpenSSL's own certificate check.
+    if (!hash) return new X509Certificate(cert.der).verify(publicKeyOf(ca));
+    return verify(hash, cert.raw.tbs, publicKeyOf(ca), cert.raw.signature);
   } catch {
     return false;
   }
 }
 
-/** Whether a private key belongs to a certificate. */
+/** Whether a private key (a KeyObject, e.g. one just generated) belongs to a certificate. */
 export function keyMatchesCertificate(cert: CertFacts, key: KeyObject): boolean {
   try {
-    return cert.x509.checkPrivateKey(key);
+    return createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(cert.raw.spki);
   } catch {
     return false;
   }
+}
+
+/** The public half an encoded private key carries: RSA's modulus and exponent, EC's public point. */
+function publicPartOfPrivateKey(der: Buffer, encoding: KeyEncoding): Buffer[] | undefined {
+  const parts = childrenOf(readDer(der));
+  if (encoding === 'pkcs1') {
+    const [, n, e] = parts;
+    return n && e ? [n.value, e.value] : undefined;
+  }
+  if (encoding === 'sec1') {
+    const pub = parts.find((p) => isContext(p, 1));
+    const bits = pub ? childrenOf(pub)[0] : undefined;
+    return bits ? [bits.value] : undefined;
+  }
+  const [, algId, inner] = parts;
+  const algOid = algId ? childrenOf(algId)[0] : undefined;
+  const alg = algOid ? oidText(algOid) : '';
+  if (!inner) return undefined;
+  if (alg === RSA_ENCRYPTION) return publicPartOfPrivateKey(inner.value, 'pkcs1');
+  if (alg === EC_PUBLIC_KEY) return publicPartOfPrivateKey(inner.value, 'sec1');
+  return undefined;
+}
+
+function publicPartOfSpki(spki: Buffer): Buffer[] {
+  const [algId, bits] = childrenOf(readDer(spki));
+  const algOid = algId ? childrenOf(algId)[0] : undefined;
+  if (!bits || !algOid) return [];
+  if (oidText(algOid) === RSA_ENCRYPTION) {
+    const [n, e] = childrenOf(readDer(bitStringBytes(bits)));
+    return n && e ? [n.value, e.value] : [];
+  }
+  return [bits.value];
+}
+
+/**
+ * Whether an encoded private key belongs to a certificate, by comparing the public half the key carries with the
+ * certificate's public key (what `openssl x509 -modulus` / `openssl rsa -modulus` comparisons do), without loading
+ * the key into OpenSSL. Keys that carry no public half are loaded and compared natively. Throws on a malformed key.
+ */
+export function encodedKeyMatchesCertificate(cert: CertFacts, keyDer: Buffer, encoding: KeyEncoding): boolean {
+  const fromKey = publicPartOfPrivateKey(keyDer, encoding);
+  if (!fromKey) return keyMatchesCertificate(cert, createPrivateKey({ key: keyDer, format: 'der', type: encoding }));
+  const fromCert = publicPartOfSpki(cert.raw.spki);
+  return fromKey.length === fromCert.length && fromKey.every((b, i) => b.equals(fromCert[i] as Buffer));
 }

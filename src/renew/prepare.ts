@@ -64,7 +64,7 @@ function ensureDocument(leaf: LeafRecord): void {
   if (leaf.document || leaf.entry.kind !== 'pki') return;
   const [keyPath, certPath] = leaf.files;
   if (!keyPath || !certPath) return;
-  leaf.document = { kind: 'pki-pair', certPath, keyPath, certPem: '', keyPem: '', keyEncoding: 'pkcs1' };
+  leaf.document = { kind: 'pki-pair', certPath, keyPath, keyEncoding: 'pkcs1' };
   if (leaf.cert?.publicKey.algorithm === 'ECDSA') leaf.document.keyEncoding = 'sec1';
   leaf.keyEncoding ??= leaf.document.keyEncoding;
 }

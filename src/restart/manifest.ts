@@ -6,17 +6,16 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { readFileSync, statSync } from 'node:fs';
-import * as yaml from 'js-yaml';
 import { HostFileError } from '../errors.js';
 import { writeFileAtomic } from '../host/atomic.js';
-import { yamlErrorText } from '../config/config.js';
+import { dumpYaml, yamlErrorText, yamlLibrary } from '../config/yaml.js';
 
 type Obj = Record<string, unknown>;
 
 export function parseManifest(text: string, file: string): Obj {
   let doc: unknown;
   try {
-    doc = yaml.load(text, { filename: file });
+    doc = yamlLibrary().load(text, { filename: file });
   } catch (err) {
     throw new HostFileError(file, `is not valid YAML: ${yamlErrorText(err)}`, 'restore the manifest from a backup');
   }
@@ -86,20 +85,46 @@ function textPatch(text: string, key: string, value: string): string | undefined
 export function patchRestartAnnotation(text: string, file: string, key: string, value: string): string {
   const pod = parseManifest(text, file);
   const expected = withAnnotation(pod, key, value);
-  const patched = textPatch(text, key, value);
+  // Patch LF text and put CRLF back, so a CRLF manifest does not come out with mixed line endings.
+  const crlf = text.includes('\r\n');
+  const lf = textPatch(crlf ? text.replace(/\r\n/g, '\n') : text, key, value);
+  const patched = lf !== undefined && crlf ? lf.replace(/\n/g, '\r\n') : lf;
   if (patched !== undefined) {
     try {
-      if (isDeepStrictEqual(yaml.load(patched), expected)) return patched;
+      if (isDeepStrictEqual(yamlLibrary().load(patched), expected)) return patched;
     } catch {
       // fall through to re-serialising
     }
   }
-  return yaml.dump(expected, { lineWidth: -1, noRefs: true });
+  return dumpYaml(expected);
 }
 
-/** Patch the manifest file in place, atomically (the temporary file is dot-prefixed, which the kubelet ignores). */
-export function annotateManifest(file: string, key: string, value: string): void {
+/**
+ * The restart annotation's value: `now` as RFC 3339 to the second, always later than the value already there. Two
+ * bounces within one second (a run and a quick `rollback`) must still change the pod's hash, or the kubelet restarts
+ * nothing; and a value never repeats an earlier one, so the pod never returns to a hash it had before.
+ */
+export function restartAnnotationValue(now: Date, previous: string | undefined): string {
+  const seconds = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const prev = previous === undefined ? NaN : Date.parse(previous);
+  if (Number.isNaN(prev) || prev < Date.parse(seconds)) return seconds;
+  return new Date(Math.max(now.getTime(), prev + 1)).toISOString();
+}
+
+function currentAnnotation(pod: Obj, key: string): string | undefined {
+  const annotations = (pod.metadata as Obj | undefined)?.annotations as Obj | undefined;
+  const v = annotations?.[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Set the restart annotation to `now` in the manifest file, atomically (the temporary file is dot-prefixed, which
+ * the kubelet ignores). Returns the value written.
+ */
+export function annotateManifest(file: string, key: string, now: Date): string {
   const text = readFileSync(file, 'utf8');
   const mode = statSync(file).mode & 0o7777;
+  const value = restartAnnotationValue(now, currentAnnotation(parseManifest(text, file), key));
   writeFileAtomic(file, patchRestartAnnotation(text, file, key, value), mode);
+  return value;
 }
