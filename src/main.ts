@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util';
 import { CERTIFICATE_AUTHORITIES, LEAF_NAMES, LEAVES } from './catalog.js';
 import { type Context, type GlobalOptions, createContext } from './cli/context.js';
+import type { LogFormat } from './config/config.js';
 import { RenewerError, UsageError } from './errors.js';
+import { resolveFormat } from './ops/log.js';
 
 declare const __VERSION__: string;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';
@@ -51,7 +53,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         );
       }
       const { renewalRun, parseRenewTargets } = await import('./commands/run.js');
-      return renewalRun(ctx, { command: 'renew', forced: parseRenewTargets(positionals, all) });
+      return renewalRun(ctx, { command: 'renew', forced: parseRenewTargets(positionals, all), all });
     },
   },
   rollback: {
@@ -104,6 +106,12 @@ function commandHelp(name: string, spec: CommandSpec): string {
   return `Usage: kube-cert-renewer [global options] ${spec.usage}\n\n${spec.summary}\n${opts ? `\nOptions:\n${opts}\n` : ''}\n${GLOBAL_HELP}\n`;
 }
 
+/** Error text for stderr; in journal format every line carries its syslog priority. */
+function errorLines(text: string, priority: number, format: LogFormat): string {
+  if (resolveFormat(format) !== 'journal') return text;
+  return `${text.trimEnd().split('\n').map((l) => `<${priority}>${l}`).join('\n')}\n`;
+}
+
 export async function main(argv: string[], out = (s: string) => process.stdout.write(s), err = (s: string) => process.stderr.write(s)): Promise<number> {
   const commandIndex = argv.findIndex((a) => COMMANDS[a] !== undefined);
   const name = commandIndex >= 0 ? (argv[commandIndex] as string) : undefined;
@@ -126,7 +134,7 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
       },
     });
   } catch (e) {
-    err(`kube-cert-renewer: ${(e as Error).message}\nRun 'kube-cert-renewer --help' for usage.\n`);
+    err(errorLines(`kube-cert-renewer: ${(e as Error).message}\nRun 'kube-cert-renewer --help' for usage.\n`, 3, 'auto'));
     return 2;
   }
   const v = parsed.values as Record<string, unknown>;
@@ -140,10 +148,12 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
       return 0;
     }
     const unknown = parsed.positionals[0];
-    err(unknown ? `kube-cert-renewer: unknown command ${JSON.stringify(unknown)}\n\n${help()}` : help());
+    err(errorLines(unknown ? `kube-cert-renewer: unknown command ${JSON.stringify(unknown)}\n\n${help()}` : help(), 3, 'auto'));
     return 2;
   }
   const positionals = parsed.positionals.filter((p, i) => !(p === name && i === parsed.positionals.indexOf(name)));
+  // The log format decides how a command-ending error is written: in journal format every line needs a priority.
+  let logFormatUsed: LogFormat = 'auto';
   try {
     const output = String(v.output);
     if (output !== 'table' && output !== 'json') throw new UsageError(`--output ${JSON.stringify(output)}: use table or json`);
@@ -158,14 +168,19 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
       ...(typeof v.config === 'string' ? { config: v.config } : {}),
       ...(logFormat ? { logFormat: logFormat as GlobalOptions['logFormat'] & string } : {}),
     };
+    if (options.logFormat) logFormatUsed = options.logFormat;
     const ctx = createContext(options, out);
+    logFormatUsed = ctx.config.log.format;
     return await spec.run(ctx, positionals, v);
   } catch (e) {
+    const write = (text: string, priority: number): void => {
+      err(errorLines(text, priority, logFormatUsed));
+    };
     if (e instanceof RenewerError) {
-      err(`kube-cert-renewer: ${e.describe()}\n`);
+      write(`kube-cert-renewer: ${e.describe()}\n`, 3);
       return e.exitCode;
     }
-    err(`kube-cert-renewer: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    write(`kube-cert-renewer: unexpected error: ${(e as Error).stack ?? String(e)}\n`, 2);
     return 1;
   }
 }

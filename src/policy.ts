@@ -153,6 +153,11 @@ export function decide(
   if (remaining <= 0) reasons.push('expired');
   else if (policy.renewBefore > 0 && remaining < policy.renewBefore) reasons.push('deadline');
   if (policy.renewInterval > 0 && age !== undefined && age >= policy.renewInterval) reasons.push('interval');
+  // The kubelet renews its own client certificate well before expiry: only an expired one concerns us (its
+  // rotation is broken), never the interval or deadline meant for certificates we renew.
+  if (blocker === 'rotated-by-kubelet') {
+    for (const r of ['interval', 'deadline', 'forced'] as const) if (reasons.includes(r)) reasons.splice(reasons.indexOf(r), 1);
+  }
 
   let newNotAfter: Date | undefined;
   let cappedByCa = false;

@@ -5,7 +5,7 @@
  */
 import type { Context } from '../cli/context.js';
 import { LEAVES } from '../catalog.js';
-import { RunFailedError } from '../errors.js';
+import { HostFileError, RenewerError, RunFailedError } from '../errors.js';
 import { hostPathOf } from '../host/paths.js';
 import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
@@ -25,6 +25,8 @@ export interface RunOptions {
   command: 'run' | 'renew';
   /** Entries to renew whatever the policy (`renew`). */
   forced: ReadonlySet<string>;
+  /** `renew --all`: entries this node cannot renew are skipped quietly rather than reported as refused. */
+  all?: boolean;
 }
 
 interface Outcome {
@@ -69,6 +71,13 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
   const owed = recover(ctx);
   const now = ctx.now();
   const inventory = readInventory(ctx.paths);
+  if (inventory.cas.every((c) => c.state !== 'present') && inventory.leaves.every((l) => l.state !== 'present')) {
+    throw new HostFileError(
+      ctx.paths.pki,
+      'holds no kubeadm control-plane certificates (no CA, no leaf)',
+      'install kube-cert-renewer on kubeadm control-plane nodes only, or point paths.pki and paths.kubernetes at the PKI',
+    );
+  }
   const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, now, opts.forced));
   const outcome: Outcome = { renewed: [], failed: [], restarted: [], result: 'success' };
 
@@ -78,7 +87,11 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
       const leaf = inventory.leaves.find((l) => l.entry.name === s.name);
       for (const p of leaf?.problems ?? []) log.error({ entry: s.name, file: p.file, hint: p.hint }, `${s.name}: ${p.file}: ${p.message}`);
       if (!leaf?.problems.length) log.error({ entry: s.name }, `${s.name}: not renewed: ${s.why}`);
-    } else if (s.due || opts.forced.has(s.name)) {
+    } else if (opts.forced.has(s.name) && !opts.all) {
+      // Named on the command line and refused: the request was not carried out.
+      outcome.failed.push(s.name);
+      log.error({ entry: s.name, blocker: s.blocker }, `${s.name}: not renewed: ${s.why}`);
+    } else if (s.due) {
       log.warn({ entry: s.name, blocker: s.blocker }, `${s.name}: due but not renewed here: ${s.why}`);
     }
   }
@@ -169,7 +182,8 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     try {
       outcome = await renewAndRestart(ctx, opts, notify, state);
     } catch (err) {
-      log.error({ err: (err as Error).message }, `run failed: ${(err as Error).message}`);
+      const text = err instanceof RenewerError ? err.describe().replace(/\n\s*/g, ' ') : (err as Error).message;
+      log.error(`run failed: ${text}`);
       outcome = { renewed: [], failed: ['run'], restarted: [], result: 'failure' };
     }
     let hooksFailed = 0;
@@ -192,9 +206,10 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     else state.failuresTotal += 1;
     writeState(ctx.paths.stateFile, state);
     writeMetricsIfWanted(ctx, state);
-    const summary = `${ok ? 'run succeeded' : 'run failed'}: renewed ${outcome.renewed.length}, restarted ${outcome.restarted.length}, failed ${outcome.failed.length + hooksFailed}`;
+    const failed = hooksFailed ? [...outcome.failed, 'hooks'] : outcome.failed;
+    const summary = `${ok ? 'run succeeded' : 'run failed'}: renewed ${outcome.renewed.length}, restarted ${outcome.restarted.length}, failed ${failed.length}`;
     if (ok) log.info({ renewed: outcome.renewed, restarted: outcome.restarted }, summary);
-    else log.error({ renewed: outcome.renewed, restarted: outcome.restarted, failed: outcome.failed }, summary);
+    else log.error({ renewed: outcome.renewed, restarted: outcome.restarted, failed }, summary);
     await notify(summary);
     return ok ? 0 : 1;
   } finally {

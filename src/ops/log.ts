@@ -45,7 +45,7 @@ export function renderLine(json: string, format: 'journal' | 'text'): string {
   }
   const level = typeof event.level === 'number' ? event.level : 30;
   const fields = Object.entries(event)
-    .filter(([k]) => !OMIT.has(k))
+    .filter(([k, v]) => !OMIT.has(k) && v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `${k}=${fieldText(v)}`)
     .join(' ');
   const body = fields ? `${String(event.msg ?? '')} ${fields}` : String(event.msg ?? '');

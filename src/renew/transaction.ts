@@ -61,8 +61,9 @@ export interface Journal {
   error?: string;
 }
 
+/** Run ids sort by time to the millisecond (`20261122T215356.123Z-1a2b3c`), so "the last run" is the last id. */
 export function newRunId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
