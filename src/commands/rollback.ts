@@ -1,11 +1,47 @@
-/** `rollback [RUN-ID]`: restore the last (or the named) run's backups and bounce what that run bounced. */
+/**
+ * `rollback [RUN-ID]`: restore the last (or the named) run's backups and bounce what that run bounced; the state
+ * (each entry's last renewal) and the metrics textfile then describe the restored certificates.
+ */
 import type { Context } from '../cli/context.js';
 import { RunFailedError, UsageError } from '../errors.js';
+import { readInventory } from '../inventory/read.js';
+import { writeMetrics } from '../ops/metrics.js';
 import { createNotifier } from '../ops/notify.js';
+import { buildStatusReport } from '../report/status.js';
 import { acquireLock } from '../renew/lock.js';
-import { readState, writeState } from '../renew/state.js';
-import { listRuns, readJournal, restoreRun, writeJournal } from '../renew/transaction.js';
+import { type State, readState, writeState } from '../renew/state.js';
+import { type Journal, listRuns, readJournal, restoreRun, writeJournal } from '../renew/transaction.js';
 import { bounceInOrder, inRestartOrder } from '../restart/sequence.js';
+
+/**
+ * After restoring `journal`'s backups, each entry's last renewal is the one that issued the restored certificate:
+ * the latest earlier run whose new serial is the serial now back in place, or none (kubeadm issued it).
+ */
+function rememberRestored(state: State, journal: Journal, runs: Journal[]): void {
+  const earlier = runs.filter((j) => j.id < journal.id && j.phase !== 'rolled-back' && j.phase !== 'prepared').reverse();
+  for (const e of journal.entries) {
+    const from = earlier.find((j) => j.entries.some((x) => x.name === e.name && x.newSerial === e.oldSerial));
+    const x = from?.entries.find((y) => y.name === e.name);
+    if (from && x) {
+      state.entries[e.name] = {
+        renewedAt: from.startedAt, runId: from.id, oldSerial: x.oldSerial, newSerial: x.newSerial, oldNotAfter: x.oldNotAfter, newNotAfter: x.newNotAfter,
+      };
+    } else {
+      delete state.entries[e.name];
+    }
+  }
+}
+
+/** The metrics textfile must describe the certificates now on disk, not the ones just rolled back. */
+function refreshMetrics(ctx: Context, state: State): void {
+  if (!ctx.paths.metricsDir) return;
+  try {
+    const report = buildStatusReport({ inventory: readInventory(ctx.paths), config: ctx.config, state, now: ctx.now(), root: ctx.root });
+    writeMetrics(ctx.paths.metricsDir, report, state, ctx.root);
+  } catch (err) {
+    ctx.log.error({ dir: ctx.paths.metricsDir }, `cannot write metrics: ${(err as Error).message}`);
+  }
+}
 
 export async function rollbackCommand(ctx: Context, runId: string | undefined, force: boolean): Promise<number> {
   const lock = await acquireLock(ctx.paths.lockFile, 'rollback');
@@ -38,10 +74,11 @@ export async function rollbackCommand(ctx: Context, runId: string | undefined, f
     ctx.log.warn({ runId: journal.id, entries: journal.entries.map((e) => e.name) }, `rolling back run ${journal.id}`);
     restoreRun(ctx.paths, journal);
     const { state } = readState(ctx.paths.stateFile);
-    for (const e of journal.entries) delete state.entries[e.name];
+    rememberRestored(state, journal, runs);
     writeState(ctx.paths.stateFile, state);
     journal.phase = 'rolled-back';
     writeJournal(ctx.paths, journal);
+    refreshMetrics(ctx, state);
     const components = inRestartOrder(journal.restarted.length ? journal.restarted : journal.restarts);
     if (!ctx.config.restart.enabled || components.length === 0) {
       ctx.log.info({ runId: journal.id }, `restored ${journal.entries.length} entries; nothing to restart`);

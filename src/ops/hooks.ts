@@ -12,17 +12,44 @@ export interface HookContext {
   root: string;
 }
 
-function runOne(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; signal: string | null; output: string }> {
+/**
+ * One hook under `/bin/sh -c`, in its own process group: on timeout the whole group is killed (the shell and what
+ * it started), and once the shell has exited nothing it left running in the background can keep us waiting.
+ */
+function runOne(command: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; signal: string | null; timedOut: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
+    let timedOut = false;
+    let settled = false;
     const collect = (d: Buffer): void => {
       if (output.length < 8192) output += d.toString('utf8');
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.on('error', (err) => resolve({ code: 127, signal: null, output: err.message }));
-    child.on('close', (code, signal) => resolve({ code, signal, output }));
+    const finish = (code: number | null, signal: string | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ code, signal: timedOut ? 'SIGKILL' : signal, timedOut, output });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+    child.on('error', (err) => {
+      output = err.message;
+      finish(127, null);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+    // The shell exited but a background child still holds its stdout: take what came, stop waiting.
+    child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 200));
   });
 }
 
@@ -45,7 +72,9 @@ export async function runPostRenewHooks(commands: string[], ctx: HookContext, ti
       failed++;
       log.error(
         { hook: command, exitCode: r.code, signal: r.signal, ...(output ? { output } : {}) },
-        r.signal ? `post-renew hook killed by ${r.signal} (timeout ${Math.round(timeoutMs / 1000)}s?)` : 'post-renew hook failed',
+        r.timedOut
+          ? `post-renew hook did not finish within hooks.timeout (${Math.round(timeoutMs / 1000)}s): killed it and everything it started`
+          : r.signal ? `post-renew hook killed by ${r.signal}` : 'post-renew hook failed',
       );
     }
   }

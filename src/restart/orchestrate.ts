@@ -4,8 +4,9 @@
  * - a static pod is bounced by setting the restart annotation in its manifest;
  * - the kubelet by RestartUnit over systemd's D-Bus API.
  * "Verified" means the component serves the certificate now on disk (byte for byte), answers its health path, and
- * was really restarted (its serving certificate changed, its process was replaced, or its port went away and came
- * back), all within restart.verifyTimeout.
+ * was really restarted (its process was replaced, its port went away and came back, or its self-generated serving
+ * certificate changed; never merely "serves the new file", which etcd and kube-apiserver do without a restart), all
+ * within restart.verifyTimeout.
  */
 import { readFileSync } from 'node:fs';
 import type { Component } from '../catalog.js';
@@ -46,32 +47,40 @@ function certDerOnDisk(file: string): Buffer | undefined {
 
 interface Snapshot {
   served: Array<Buffer | undefined>;
+  /** Some serving endpoint refused connections before the bounce: the component was down (crash-looping). */
+  down: boolean;
   processes: Set<string>;
 }
 
+const NOT_SNAPSHOTTED: Snapshot = { served: [], down: false, processes: new Set() };
+
 async function snapshot(target: RestartTarget): Promise<Snapshot> {
-  if (target.kind === 'unit') return { served: [], processes: new Set() };
-  const served = await Promise.all(target.serving.map(async (s) => {
-    const r = await servedCertificate(s.endpoint, s.client);
-    return r.ok ? r.der : undefined;
-  }));
-  return { served, processes: matchingProcesses(target.process) };
+  if (target.kind === 'unit') return NOT_SNAPSHOTTED;
+  const probes = await Promise.all(target.serving.map((s) => servedCertificate(s.endpoint, s.client)));
+  return {
+    served: probes.map((r) => (r.ok ? r.der : undefined)),
+    down: probes.some((r) => !r.ok && r.refused),
+    processes: matchingProcesses(target.process),
+  };
 }
 
+/**
+ * Wait until the component serves what it must, answers its health path, and shows a sign of having been restarted
+ * since the bounce. Serving the new certificate file is required but proves no restart: etcd re-reads its
+ * certificate files on every handshake and kube-apiserver watches its serving certificate, while the credentials
+ * they only read at start (the apiserver's etcd client certificate, kubeconfigs) stay old. The signs are: the
+ * process seen in /proc before is gone and one is running now; a serving port refused connections (it went down,
+ * before or after the bounce); or a self-generated serving certificate (controller-manager, scheduler) changed.
+ */
 async function verifyStaticPod(target: StaticPodTarget, before: Snapshot, deps: RestartDeps): Promise<string | undefined> {
   const deadline = Date.now() + deps.config.restart.verifyTimeout;
   const poll = deps.pollMs ?? 500;
-  let sawDown = false;
+  let sawDown = before.down;
   let last = 'no answer yet';
   const expected = target.serving.map((s) => (s.expectedCertFile ? certDerOnDisk(s.expectedCertFile) : undefined));
-  // When an expected certificate differs from what was served before, serving it proves the restart.
-  const changeExpected = target.serving.some((s, i) => {
-    const want = expected[i];
-    const had = before.served[i];
-    return s.expectedCertFile ? want !== undefined && (!had || !had.equals(want)) : true;
-  });
   for (;;) {
     let servingOk = true;
+    let regenerated = false;
     for (const [i, s] of target.serving.entries()) {
       const r = await servedCertificate(s.endpoint, s.client);
       if (!r.ok) {
@@ -82,22 +91,29 @@ async function verifyStaticPod(target: StaticPodTarget, before: Snapshot, deps: 
       }
       const want = expected[i];
       const had = before.served[i];
-      const good = want ? r.der.equals(want) : had ? !r.der.equals(had) : true;
-      if (!good) {
+      if (s.expectedCertFile) {
+        if (!want || !r.der.equals(want)) {
+          servingOk = false;
+          last = `${s.endpoint.host}:${s.endpoint.port} serves a certificate other than ${s.expectedCertFile}`;
+          break;
+        }
+      } else if (had && r.der.equals(had)) {
         servingOk = false;
-        last = `${s.endpoint.host}:${s.endpoint.port} still serves ${want ? 'a certificate other than ' + (s.expectedCertFile ?? '') : 'the certificate it served before the restart'}`;
+        last = `${s.endpoint.host}:${s.endpoint.port} still serves the certificate it served before the restart`;
         break;
+      } else if (had) {
+        regenerated = true;
       }
     }
     if (servingOk) {
       const processes = matchingProcesses(target.process);
-      const replaced = before.processes.size > 0 && processes.size > 0 && [...before.processes].every((p) => !processes.has(p));
-      const restarted = changeExpected || replaced || sawDown;
+      const replaced = processes.size > 0 && [...before.processes].every((p) => !processes.has(p));
+      const restarted = replaced || sawDown || regenerated;
       const h = target.health;
       const health = await httpsGet(h.endpoint, h.path, h.client);
       if ('error' in health) last = `${h.path}: ${health.error}`;
       else if (!h.expect(health.status, health.body)) last = `${h.path} answered ${health.status} ${health.body.trim().slice(0, 80)}`;
-      else if (!restarted) last = 'no sign of a restart yet (same certificate, same process)';
+      else if (!restarted) last = 'it serves the certificate files on disk but shows no sign of a restart (same process, port never went down)';
       else return undefined;
     }
     if (Date.now() >= deadline) return last;
@@ -151,10 +167,10 @@ export async function restartComponent(component: Component, deps: RestartDeps):
     return reason ? { component, ok: false, bounced: true, reason } : { component, ok: true, seconds: (Date.now() - started) / 1000 };
   }
   const verify = deps.config.restart.verify;
-  const before = verify ? await snapshot(target) : { served: [], processes: new Set<string>() };
-  const value = deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const before = verify ? await snapshot(target) : NOT_SNAPSHOTTED;
+  let value: string;
   try {
-    annotateManifest(target.manifest, deps.config.restart.annotation, value);
+    value = annotateManifest(target.manifest, deps.config.restart.annotation, deps.now());
   } catch (err) {
     return { component, ok: false, bounced: false, reason: (err as Error).message };
   }

@@ -64,7 +64,8 @@ export async function restartComponents(
     }
   });
   if (result.ok) {
-    if (journal) {
+    // Without restart.verify the components were bounced, not verified: the journal must not claim otherwise.
+    if (journal && ctx.config.restart.verify) {
       journal.phase = 'verified';
       journal.verified = [...restarted];
       writeJournal(ctx.paths, journal);
@@ -98,7 +99,7 @@ export async function restartComponents(
   if (back.ok) {
     ctx.log.error({ runId: journal.id, restored: journal.entries.map((e) => e.name) }, `rolled back run ${journal.id}: the previous certificates are in place and served again`);
   } else {
-    ctx.log.fatal({ runId: journal.id, component: back.component }, `rolled back run ${journal.id}, but ${back.component} does not serve the restored certificates either: ${back.reason}`);
+    ctx.log.fatal({ runId: journal.id, component: back.component }, `rolled back run ${journal.id}, but ${back.component} did not come back with the restored certificates either: ${back.reason}`);
   }
   journal.phase = 'rolled-back';
   writeJournal(ctx.paths, journal);
