@@ -38,8 +38,7 @@ function run(file, args) {
 
 if (!process.argv.includes('--skip-bundle')) {
   step('bundling (scripts/build.mjs)');
-  // --no-cache: the launcher's on-disk code cache is not used here; the SEA blob carries its own.
-  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--no-cache'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
 }
 // The whole program in one CommonJS file: dist/kube-cert-renewer.js where dist/kube-cert-renewer.cjs is only the
 // launcher that loads it, else the .cjs itself. A leading #! line is fine: the SEA compiles the file as a script.
@@ -64,7 +63,7 @@ const partial = `${output}.partial`;
 copyFileSync(process.execPath, partial);
 chmodSync(partial, 0o755);
 step(`stripping a copy of ${process.execPath}`);
-run('strip', ['--strip-all', partial]);
+run('strip', ['--strip-all', '--remove-section=.comment', partial]);
 
 step('injecting the blob (postject)');
 // postject's CLI in a child process, so its ELF parser's warnings about unnamed notes stay quiet unless it fails.
