@@ -2,25 +2,17 @@
  * Renewal, checked file by file with openssl: identity kept, new keys, right CA, validity, modes, every other file
  * byte-identical, a second run a no-op, nothing lost when the process dies mid-write.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Fixture, type FixtureOptions, createKubeadmTree } from './helpers/kubeadm-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { type Fixture, type FixtureOptions } from './helpers/kubeadm-fixture.js';
+import { useTrees } from './helpers/host-trees.js';
 import { keyMatchesCert, readCert } from './helpers/openssl.js';
 import { runCli, runCliAsync, snapshotFiles, statusJson, writeConfig } from './helpers/cli.js';
 import { type Credential, credentialOf, expectKubeconfigOnlyCredentialsChanged, expectRenewed, stateFile } from './helpers/renewal-checks.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function tree(options: FixtureOptions): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'kcr-renew-'));
-  dirs.push(dir);
-  return createKubeadmTree(dir, { reuseKeys: true, ...options });
-}
+const trees = useTrees('kcr-renew-');
+const tree = (options: FixtureOptions): Promise<Fixture> => trees.make(options);
 
 const CONFIG = `renewInterval: 30d
 renewBefore: 20d

@@ -3,25 +3,17 @@
  * reported by file while every other entry is still reported.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fixture, type FixtureOptions, createKubeadmTree } from './helpers/kubeadm-fixture.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Fixture, type FixtureOptions } from './helpers/kubeadm-fixture.js';
+import { useTrees } from './helpers/host-trees.js';
 import { readCert } from './helpers/openssl.js';
 import { type StatusJson, copyTree, runCli, snapshotFiles, statusJson, writeConfig } from './helpers/cli.js';
 
 const CA_BY_ISSUER_CN: Record<string, string> = { kubernetes: 'ca', 'front-proxy-ca': 'front-proxy-ca', 'etcd-ca': 'etcd-ca' };
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function tree(options: FixtureOptions): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'kcr-status-'));
-  dirs.push(dir);
-  return createKubeadmTree(dir, { reuseKeys: true, ...options });
-}
+const trees = useTrees('kcr-status-');
+const tree = (options: FixtureOptions): Promise<Fixture> => trees.make(options);
 
 /** Every present entry of the report agrees with openssl on expiry, serial, subject and CA. */
 function expectMatchesOpenssl(report: StatusJson, fx: Fixture): void {
@@ -149,7 +141,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
 
   function broken(mutate: (root: string) => void): { root: string; code: number; report: StatusJson; table: string } {
     const root = copyTree(base.root);
-    dirs.push(root);
+    trees.track(root);
     mutate(root);
     const before = snapshotFiles(root);
     const { code, report } = statusJson(root);
@@ -247,7 +239,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
 
   it('a config with an unknown key: exit 2, message names file and key, nothing written', () => {
     const root = copyTree(base.root);
-    dirs.push(root);
+    trees.track(root);
     const config = writeConfig(root, 'renewInterval: 30d\nrestart:\n  verifyTimout: 5m\n');
     const before = snapshotFiles(root);
     for (const cmd of [['status'], ['run'], ['plan']]) {

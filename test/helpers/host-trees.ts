@@ -58,3 +58,25 @@ export function certOf(root: string, hostPath: string): ReturnType<typeof readCe
   const file = join(root, hostPath);
   return readCert(file.endsWith('.conf') ? extractKubeconfigCredentials(file, root).certPem : file);
 }
+
+/**
+ * Fixture trees made on demand within one test file, all removed after it: `const trees = useTrees('kcr-renew-')`,
+ * then `await trees.make(options)` in a test; `trees.track(dir)` adds a directory made some other way.
+ */
+export function useTrees(prefix: string): { make(options: FixtureOptions): Promise<Fixture>; track(dir: string): string } {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    make: (options) => {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return createKubeadmTree(dir, { reuseKeys: true, ...options });
+    },
+    track: (dir) => {
+      dirs.push(dir);
+      return dir;
+    },
+  };
+}
