@@ -13,14 +13,6 @@ export type CaName = 'ca' | 'front-proxy-ca' | 'etcd-ca';
 export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
-/** Static pods are restarted through their manifest; the kubelet through systemd. */
-export const STATIC_POD_COMPONENTS: readonly Component[] = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-];
-
 /**
  * When an entry exists at all:
  * - `always`: every kubeadm control-plane node.
@@ -129,10 +121,6 @@ export const LEAVES: readonly LeafEntry[] = [
 ];
 
 export const LEAF_NAMES: readonly string[] = LEAVES.map((e) => e.name);
-
-export function findLeaf(name: string): LeafEntry | undefined {
-  return LEAVES.find((e) => e.name === name);
-}
 
 export function findCa(name: CaName): CaEntry {
   const ca = CERTIFICATE_AUTHORITIES.find((e) => e.name === name);

@@ -40,11 +40,6 @@ export class HostFileError extends RenewerError {
   }
 }
 
-/** A restart, verification or rollback did not complete. */
-export class RestartError extends RenewerError {
-  readonly exitCode = 1;
-}
-
 /** Something the operator must act on after a run (partial failure). */
 export class RunFailedError extends RenewerError {
   readonly exitCode = 1;

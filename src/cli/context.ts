@@ -1,5 +1,4 @@
 /** What every command starts from: the root, the validated config, host paths, a logger and the clock. */
-import { join } from 'node:path';
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from '../config/config.js';
 import { type HostPaths, hostPaths, underRoot } from '../host/paths.js';
 import { type Logger, createLogger } from '../ops/log.js';
@@ -47,8 +46,4 @@ export function createContext(options: GlobalOptions, print: (text: string) => v
     output: options.output,
     print,
   };
-}
-
-export function relativeTo(root: string, path: string): string {
-  return root === '/' ? path : join(root, path);
 }

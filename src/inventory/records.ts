@@ -65,7 +65,3 @@ export interface Inventory {
   cas: CaRecord[];
   leaves: LeafRecord[];
 }
-
-export function caRecordOf(inventory: Inventory, name: string): CaRecord | undefined {
-  return inventory.cas.find((c) => c.entry.name === name);
-}

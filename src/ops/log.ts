@@ -91,8 +91,3 @@ export function createLogger(options: { format: LogFormat; level: LogLevel; fd?:
     new LineWriter(options.fd ?? 2, format),
   );
 }
-
-/** A logger that drops everything, for library use and tests. */
-export function silentLogger(): Logger {
-  return loadPino()({ level: 'silent' });
-}

@@ -28,10 +28,6 @@ export function bytesOf(node: Asn1): Buffer {
   return typeof node.value === 'string' ? Buffer.from(node.value, 'binary') : Buffer.alloc(0);
 }
 
-export function oidOf(node: Asn1): string {
-  return asn1.derToOid(util.createBuffer(node.value as string));
-}
-
 export function sequence(items: Asn1[]): Asn1 {
   return asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, items);
 }
@@ -86,9 +82,4 @@ export function time(date: Date): Asn1 {
     return asn1.create(Class.UNIVERSAL, Type.UTCTIME, false, asn1.dateToUtcTime(date));
   }
   return asn1.create(Class.UNIVERSAL, Type.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
-}
-
-/** Re-parse an encoded node so it can be embedded unchanged in a new structure. */
-export function fromDerBytes(der: Buffer): Asn1 {
-  return decodeDer(der);
 }
