@@ -31,11 +31,13 @@ users:
 `,
   'comments, quotes, CRLF, nested lists': '# a comment\r\nrenewInterval: "30d"\r\nrestart:\r\n  # inner\r\n  annotation: \'it\'\'s/ok\'\r\nhooks:\r\n  postRenew:\r\n  - systemctl reload x\r\n  - echo done\r\nlist: []\r\n',
   'sequence of scalars deeper': 'a:\n  b:\n    - one\n    - two\n  c: z\n',
+  'booleans, null and integers': 'restart:\n  enabled: false\n  verify: True\nbackups:\n  keep: 10\nzero: 0\nneg: -3\nnothing: ~\nn2: null\n',
 };
 
 const DECLINED = {
-  'a number': 'validity: 365\n',
-  'a boolean': 'restart:\n  enabled: false\n',
+  'a float': 'validity: 1.5\n',
+  'an octal-looking number': 'mode: 0755\n',
+  'a hex number': 'a: 0x1F\n',
   'null value': 'a:\n',
   'inline comment': 'mode: renew # the default\n',
   'anchor': 'a: &x b\nc: *x\n',

@@ -25,13 +25,20 @@ interface Line {
   text: string;
 }
 
-// Plain scalars the fast path accepts as strings: no indicator first, nothing js-yaml would type (null, booleans,
-// numbers, timestamps, .inf/.nan, merge keys), no ': ' or ' #' inside.
+// Plain scalars the fast path accepts as strings: no indicator first, nothing js-yaml would type otherwise
+// (timestamps, .inf/.nan, merge keys, and, to be safe, YAML 1.1's yes/no/on/off), no ': ' or ' #' inside.
 const PLAIN = /^[A-Za-z/_][^#\t]*$/;
-const TYPED = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN|<<)$/;
+const TYPED = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|\.inf|\.Inf|\.INF|\.nan|\.NaN|\.NAN|<<)$/;
+// The YAML 1.2 core schema's booleans, null and plain decimal integers, as js-yaml resolves them.
+const CORE: Record<string, unknown> = {
+  true: true, True: true, TRUE: true, false: false, False: false, FALSE: false, null: null, Null: null, NULL: null, '~': null,
+};
+const DECIMAL = /^(?:0|-?[1-9][0-9]{0,14})$/;
 const KEY = /^([A-Za-z_][A-Za-z0-9_./-]*):(?: (.*))?$/;
 
 function scalar(text: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(CORE, text)) return CORE[text];
+  if (DECIMAL.test(text)) return Number(text);
   if (text === '{}') return {};
   if (text === '[]') return [];
   if (text.startsWith('"')) {
