@@ -6,13 +6,14 @@
 //   kube-cert-renewer.cjs       the launcher (package.json "bin"): loads the program with the cache for its command
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, readFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const program = join(root, 'dist/kube-cert-renewer.js');
+rmSync(join(root, 'dist'), { recursive: true, force: true }); // no stale cache or bundle survives a build
 
 await build({
   entryPoints: [join(root, 'src/cli.ts')],
