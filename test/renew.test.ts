@@ -10,6 +10,7 @@ import { useTrees } from './helpers/host-trees.js';
 import { keyMatchesCert, readCert } from './helpers/openssl.js';
 import { runCli, runCliAsync, snapshotFiles, statusJson, writeConfig } from './helpers/cli.js';
 import { type Credential, credentialOf, expectKubeconfigOnlyCredentialsChanged, expectRenewed, stateFile } from './helpers/renewal-checks.js';
+import { processStartTime } from '../src/host/proc.js';
 
 const trees = useTrees('kcr-renew-');
 const tree = (options: FixtureOptions): Promise<Fixture> => trees.make(options);
@@ -238,8 +239,7 @@ describe('bad entries and the transaction', () => {
     writeConfig(fx.root, CONFIG);
     const lock = join(fx.root, STATE_DIR, 'lock');
     runCli(['--root', fx.root, 'run']);
-    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const startTime = processStartTime(process.pid);
     const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     writeFileSync(lock, JSON.stringify({ pid: process.pid, startTime, bootId, command: 'run', since: '2026-01-01T00:00:00Z' }));
     const r = runCli(['--root', fx.root, 'run']);

@@ -1,6 +1,7 @@
 /** Processes of a component seen in /proc (static pod containers share the host's process view). */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
+import { processStartTime } from '../host/proc.js';
 
 export interface ProcessMatch {
   binary: string;
@@ -21,8 +22,8 @@ export function matchingProcesses(match: ProcessMatch, proc = '/proc'): Set<stri
       const argv = readFileSync(`${proc}/${pid}/cmdline`, 'utf8').split('\0');
       if (basename(argv[0] ?? '') !== match.binary) continue;
       if (match.arg && !argv.includes(match.arg)) continue;
-      const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-      out.add(`${pid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
+      const started = processStartTime(pid, proc);
+      if (started !== undefined) out.add(`${pid}:${started}`);
     } catch {
       // exited while we looked
     }

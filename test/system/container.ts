@@ -6,6 +6,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { processStartTime } from '../../src/host/proc.js';
 
 export interface ExecResult {
   code: number;
@@ -15,15 +16,7 @@ export interface ExecResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Field 22 of /proc/PID/stat: when the process started (with the PID, it names one process). */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+const startTime = (pid: number): string | undefined => processStartTime(pid);
 const alive = new Set<Container>();
 
 process.once('exit', () => {

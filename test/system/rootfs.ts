@@ -7,6 +7,7 @@ import {
   existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { processStartTime } from '../../src/host/proc.js';
 
 export const CACHE_DIR = process.env['KCR_TEST_CACHE'] ?? '/var/cache/kube-cert-renewer-test';
 const MIRROR = process.env['KCR_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
@@ -72,12 +73,8 @@ const TREE_PREFIX = 'kcr-system-';
 
 /** `pid starttime` of this process: names it even after its PID is reused. */
 function processId(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
-  } catch {
-    return undefined;
-  }
+  const started = processStartTime(pid);
+  return started === undefined ? undefined : `${pid} ${started}`;
 }
 
 /** Trees left by runs that were killed outright (their container went down with them: see container.ts). */
