@@ -4,14 +4,12 @@
  */
 import type { Context } from '../cli/context.js';
 import { RunFailedError, UsageError } from '../errors.js';
-import { readInventory } from '../inventory/read.js';
-import { writeMetrics } from '../ops/metrics.js';
 import { createNotifier } from '../ops/notify.js';
-import { buildStatusReport } from '../report/status.js';
 import { acquireLock } from '../renew/lock.js';
 import { type State, readState, writeState } from '../renew/state.js';
 import { type Journal, listRuns, readJournal, restoreRun, writeJournal } from '../renew/transaction.js';
 import { bounceInOrder, inRestartOrder } from '../restart/sequence.js';
+import { refreshMetrics } from './metrics.js';
 
 /**
  * After restoring `journal`'s backups, each entry's last renewal is the one that issued the restored certificate:
@@ -29,17 +27,6 @@ function rememberRestored(state: State, journal: Journal, runs: Journal[]): void
     } else {
       delete state.entries[e.name];
     }
-  }
-}
-
-/** The metrics textfile must describe the certificates now on disk, not the ones just rolled back. */
-function refreshMetrics(ctx: Context, state: State): void {
-  if (!ctx.paths.metricsDir) return;
-  try {
-    const report = buildStatusReport({ inventory: readInventory(ctx.paths), config: ctx.config, state, now: ctx.now(), root: ctx.root });
-    writeMetrics(ctx.paths.metricsDir, report, state, ctx.root);
-  } catch (err) {
-    ctx.log.error({ dir: ctx.paths.metricsDir }, `cannot write metrics: ${(err as Error).message}`);
   }
 }
 
@@ -78,7 +65,7 @@ export async function rollbackCommand(ctx: Context, runId: string | undefined, f
     writeState(ctx.paths.stateFile, state);
     journal.phase = 'rolled-back';
     writeJournal(ctx.paths, journal);
-    refreshMetrics(ctx, state);
+    refreshMetrics(ctx, state); // the metrics must describe the restored certificates, not the rolled-back ones
     const components = inRestartOrder(journal.restarted.length ? journal.restarted : journal.restarts);
     if (!ctx.config.restart.enabled || components.length === 0) {
       ctx.log.info({ runId: journal.id }, `restored ${journal.entries.length} entries; nothing to restart`);

@@ -9,10 +9,10 @@ import { HostFileError, RenewerError, RunFailedError } from '../errors.js';
 import { hostPathOf } from '../host/paths.js';
 import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
-import { writeMetrics } from '../ops/metrics.js';
 import { type Notifier, createNotifier } from '../ops/notify.js';
 import { buildStatusReport, decideAll } from '../report/status.js';
 import { acquireLock } from '../renew/lock.js';
+import { refreshMetrics } from './metrics.js';
 import { buildPlan } from '../renew/plan.js';
 import { prepareRenewals } from '../renew/prepare.js';
 import { type EntryRenewal, type RunSummary, type State, readState, writeState } from '../renew/state.js';
@@ -205,7 +205,7 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     if (ok) state.lastSuccessAt = finishedAt.toISOString();
     else state.failuresTotal += 1;
     writeState(ctx.paths.stateFile, state);
-    writeMetricsIfWanted(ctx, state);
+    refreshMetrics(ctx, state);
     const failed = hooksFailed ? [...outcome.failed, 'hooks'] : outcome.failed;
     const summary = `${ok ? 'run succeeded' : 'run failed'}: renewed ${outcome.renewed.length}, restarted ${outcome.restarted.length}, failed ${failed.length}`;
     if (ok) log.info({ renewed: outcome.renewed, restarted: outcome.restarted }, summary);
@@ -217,17 +217,6 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
   }
 }
 
-function writeMetricsIfWanted(ctx: Context, state: State): void {
-  if (!ctx.paths.metricsDir) return;
-  try {
-    const report = buildStatusReport({ inventory: readInventory(ctx.paths), config: ctx.config, state, now: ctx.now(), root: ctx.root });
-    const file = writeMetrics(ctx.paths.metricsDir, report, state, ctx.root);
-    ctx.log.debug({ file }, 'metrics written');
-  } catch (err) {
-    ctx.log.error({ dir: ctx.paths.metricsDir }, `cannot write metrics: ${(err as Error).message}`);
-  }
-}
-
 /** mode: monitor — report what is due, write nothing but the metrics textfile (when configured). */
 async function monitorRun(ctx: Context, notify: Notifier): Promise<number> {
   const { state } = readState(ctx.paths.stateFile);
@@ -236,13 +225,7 @@ async function monitorRun(ctx: Context, notify: Notifier): Promise<number> {
     if (c.renewable) ctx.log.warn({ entry: c.name, notAfter: c.notAfter }, `${c.name}: renewal due (${c.why}); mode is monitor, not renewing`);
   }
   for (const p of report.problems) ctx.log.error({ entry: p.entry, file: p.file, hint: p.hint }, `${p.entry}: ${p.file}: ${p.message}`);
-  if (ctx.paths.metricsDir) {
-    try {
-      writeMetrics(ctx.paths.metricsDir, report, state, ctx.root);
-    } catch (err) {
-      ctx.log.error(`cannot write metrics: ${(err as Error).message}`);
-    }
-  }
+  refreshMetrics(ctx, state, report);
   await notify(`monitor: ${report.summary.due} due, ${report.summary.problems} problems`);
   return report.summary.healthy ? 0 : 1;
 }
