@@ -3,11 +3,10 @@
  * bytes of every file to write. Nothing touches the disk here, and every result is checked (parses, key matches,
  * chains to its CA) before the transaction may write it.
  */
-import { createPrivateKey } from 'node:crypto';
+import { type KeyObject, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { HostFileError } from '../errors.js';
 import { type FileWrite, renderCredential } from '../inventory/documents.js';
-import type { Inventory, LeafRecord } from '../inventory/records.js';
+import type { CaRecord, Inventory, LeafRecord } from '../inventory/records.js';
 import { isSignedBy, keyMatchesCertificate, parseCertificate } from '../pki/certificate.js';
 import { issueCertificate } from '../pki/issue.js';
 import { exportPrivateKey, generateKeyLike } from '../pki/keys.js';
@@ -29,16 +28,25 @@ export interface PreparedFailure {
 /** Backdate notBefore a little, as kubeadm does, so clocks slightly behind still accept the certificate. */
 export const NOT_BEFORE_BACKDATE = 5 * 60_000;
 
-function caPemOnDisk(path: string): string {
-  const block = certificateBlocks(readFileSync(path, 'utf8'))[0];
-  if (!block) throw new HostFileError(path, 'holds no certificate');
-  return toPem('CERTIFICATE', block.der);
+/** Each CA's private key, loaded once per run however many leaves it signs. */
+type CaKeys = (ca: CaRecord) => KeyObject;
+
+function caKeyLoader(): CaKeys {
+  const keys = new Map<string, KeyObject>();
+  return (ca) => {
+    let key = keys.get(ca.keyPath);
+    if (!key) {
+      key = createPrivateKey(readFileSync(ca.keyPath));
+      keys.set(ca.keyPath, key);
+    }
+    return key;
+  };
 }
 
-async function prepareOne(leaf: LeafRecord, inventory: Inventory, item: PlanItem, now: Date): Promise<PreparedRenewal> {
+async function prepareOne(leaf: LeafRecord, inventory: Inventory, item: PlanItem, now: Date, caKeys: CaKeys): Promise<PreparedRenewal> {
   const ca = inventory.cas.find((c) => c.entry.name === leaf.entry.ca);
   if (!leaf.cert || !ca?.cert || !ca.hasKey) throw new Error('the certificate or its CA is not usable');
-  const caKey = createPrivateKey(readFileSync(ca.keyPath));
+  const caKey = caKeys(ca);
   const pair = await generateKeyLike(leaf.cert.publicKey);
   const certPem = issueCertificate({
     template: leaf.cert,
@@ -55,7 +63,9 @@ async function prepareOne(leaf: LeafRecord, inventory: Inventory, item: PlanItem
   }
   const document = leaf.document;
   if (!document) throw new Error('its files could not be read completely');
-  const writes = renderCredential(document, certPem, keyPem, leaf.entry.kind === 'kubeconfig' ? caPemOnDisk(ca.certPath) : undefined);
+  // The CA certificate as the inventory read it from disk: a kubeconfig whose embedded CA differs gets this one.
+  const caPem = leaf.entry.kind === 'kubeconfig' ? toPem('CERTIFICATE', ca.cert.der) : undefined;
+  const writes = renderCredential(document, certPem, keyPem, caPem);
   return { item, newSerial: issued.serial, newNotAfter: issued.notAfter, writes };
 }
 
@@ -74,12 +84,13 @@ export async function prepareRenewals(
   items: PlanItem[],
   now: Date,
 ): Promise<{ prepared: PreparedRenewal[]; failed: PreparedFailure[] }> {
+  const caKeys = caKeyLoader();
   const results = await Promise.allSettled(
     items.map((item) => {
       const leaf = inventory.leaves.find((l) => l.entry.name === item.name);
       if (!leaf) return Promise.reject(new Error('not in the inventory'));
       ensureDocument(leaf);
-      return prepareOne(leaf, inventory, item, now);
+      return prepareOne(leaf, inventory, item, now, caKeys);
     }),
   );
   const prepared: PreparedRenewal[] = [];
