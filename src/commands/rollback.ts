@@ -5,9 +5,9 @@
 import type { Context } from '../cli/context.js';
 import { RunFailedError, UsageError } from '../errors.js';
 import { createNotifier } from '../ops/notify.js';
-import { acquireLock } from '../renew/lock.js';
-import { type State, readState, writeState } from '../renew/state.js';
-import { type Journal, listRuns, readJournal, restoreRun, writeJournal } from '../renew/transaction.js';
+import { acquireLock } from '../apply/lock.js';
+import { type State, readState, writeState } from '../apply/state.js';
+import { type Journal, listRuns, readJournal, restoreRun, writeJournal } from '../apply/transaction.js';
 import { bounceInOrder, inRestartOrder } from '../restart/sequence.js';
 import { refreshMetrics } from './metrics.js';
 

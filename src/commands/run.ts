@@ -10,15 +10,16 @@ import { hostPathOf } from '../host/paths.js';
 import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
 import { type Notifier, createNotifier } from '../ops/notify.js';
-import { buildStatusReport, decideAll } from '../report/status.js';
-import { acquireLock } from '../renew/lock.js';
+import { decideAll } from '../plan/decide.js';
+import { reportFromHost } from './status.js';
+import { acquireLock } from '../apply/lock.js';
 import { refreshMetrics } from './metrics.js';
-import { buildPlan } from '../renew/plan.js';
-import { prepareRenewals } from '../renew/prepare.js';
-import { type EntryRenewal, type RunSummary, type State, readState, writeState } from '../renew/state.js';
+import { buildPlan } from '../plan/plan.js';
+import { prepareRenewals } from '../apply/prepare.js';
+import { type EntryRenewal, type RunSummary, type State, readState, writeState } from '../apply/state.js';
 import {
   type Journal, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, restoreRun, stageRun, writeJournal,
-} from '../renew/transaction.js';
+} from '../apply/transaction.js';
 import { restartComponents } from '../restart/sequence.js';
 
 export interface RunOptions {
@@ -220,7 +221,7 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
 /** mode: monitor — report what is due, write nothing but the metrics textfile (when configured). */
 async function monitorRun(ctx: Context, notify: Notifier): Promise<number> {
   const { state } = readState(ctx.paths.stateFile);
-  const report = buildStatusReport({ inventory: readInventory(ctx.paths), config: ctx.config, state, now: ctx.now(), root: ctx.root });
+  const report = reportFromHost(ctx, state);
   for (const c of report.certificates) {
     if (c.renewable) ctx.log.warn({ entry: c.name, notAfter: c.notAfter }, `${c.name}: renewal due (${c.why}); mode is monitor, not renewing`);
   }

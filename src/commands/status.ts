@@ -3,15 +3,22 @@ import type { Context } from '../cli/context.js';
 import { readInventory } from '../inventory/read.js';
 import { readTimer } from '../ops/systemd.js';
 import { printStatus } from '../report/print-status.js';
-import { buildStatusReport, type StatusReport } from '../report/status.js';
-import { readState } from '../renew/state.js';
+import { type State, readState } from '../apply/state.js';
+import { decideAll } from '../plan/decide.js';
+import { type StatusReport, type TimerReport, buildStatusReport } from '../report/status.js';
+
+/** Read the host now and decide: the status report of the certificates on disk (read → decide → report). */
+export function reportFromHost(ctx: Context, state: State, timer?: TimerReport): StatusReport {
+  const inventory = readInventory(ctx.paths);
+  const now = ctx.now();
+  const decisions = decideAll(inventory, ctx.config, state, now);
+  return buildStatusReport({ inventory, decisions, config: ctx.config, state, now, root: ctx.root, ...(timer ? { timer } : {}) });
+}
 
 export async function statusReport(ctx: Context): Promise<StatusReport> {
-  const inventory = readInventory(ctx.paths);
   const { state, warning } = readState(ctx.paths.stateFile);
   if (warning) ctx.log.warn(warning);
-  const timer = await readTimer(ctx.root);
-  return buildStatusReport({ inventory, config: ctx.config, state, now: ctx.now(), root: ctx.root, ...(timer ? { timer } : {}) });
+  return reportFromHost(ctx, state, await readTimer(ctx.root));
 }
 
 export async function statusCommand(ctx: Context): Promise<number> {

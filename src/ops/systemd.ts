@@ -5,7 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TimerReport } from '../report/status.js';
+
+/** What systemd says about a timer: its state and its last and next run (RFC 3339, UTC). */
+export interface TimerState {
+  unit: string;
+  activeState?: string;
+  lastTriggerAt?: string;
+  nextElapseAt?: string;
+}
 
 type DBusModule = typeof import('dbus-next');
 type MessageBus = import('dbus-next').MessageBus;
@@ -94,7 +101,7 @@ export class Systemd {
     return (await call(manager, 'RestartUnit', unit, 'replace')) as string;
   }
 
-  async timer(unit: string): Promise<TimerReport> {
+  async timer(unit: string): Promise<TimerState> {
     const props = await this.unitProperties(unit);
     const get = async (iface: string, name: string): Promise<unknown> => ((await call(props, 'Get', iface, name)) as { value: unknown }).value;
     const [activeState, last, next] = await Promise.all([
@@ -107,7 +114,7 @@ export class Systemd {
       if (n === 0n || n === 0xffffffffffffffffn) return undefined;
       return new Date(Number(n / 1000n)).toISOString().replace(/\.\d{3}Z$/, 'Z');
     };
-    const report: TimerReport = { unit, activeState: String(activeState) };
+    const report: TimerState = { unit, activeState: String(activeState) };
     const l = usec(last);
     const n = usec(next);
     if (l) report.lastTriggerAt = l;
@@ -123,7 +130,7 @@ export class Systemd {
 export const TIMER_UNIT = 'kube-cert-renewer.timer';
 
 /** The timer's last and next run, or undefined when no systemd answers (a tree, a container without a bus). */
-export async function readTimer(root: string, timeoutMs = 2_000): Promise<TimerReport | undefined> {
+export async function readTimer(root: string, timeoutMs = 2_000): Promise<TimerState | undefined> {
   const address = systemBusAddress(root);
   if (!address) return undefined;
   let systemd: Systemd | undefined;

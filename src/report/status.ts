@@ -8,8 +8,8 @@ import type { Config } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from '../inventory/records.js';
 import { commonName, nameText } from '../pki/certificate.js';
-import { type Blocker, type Decision, type DueReason, type IssuedAtSource, decide } from '../policy.js';
-import type { EntryRenewal, State } from '../renew/state.js';
+import type { Blocker, Decision, DueReason, IssuedAtSource } from '../plan/policy.js';
+import type { EntryRenewal, State } from '../apply/state.js';
 
 export const STATUS_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const STATUS_KIND = 'CertificateStatus';
@@ -175,25 +175,17 @@ function certificateReport(leaf: LeafRecord, d: Decision, state: State, now: Dat
   return r;
 }
 
-/** Decisions for every leaf, with the state's memory of past renewals. */
-export function decideAll(inventory: Inventory, config: Config, state: State, now: Date, forced: ReadonlySet<string> = new Set()): Decision[] {
-  return inventory.leaves.map((leaf) => {
-    const ca = inventory.cas.find((c) => c.entry.name === leaf.entry.ca);
-    const memory = state.entries[leaf.entry.name];
-    return decide(leaf, ca, memory, config, now, forced.has(leaf.entry.name));
-  });
-}
-
 export function buildStatusReport(args: {
   inventory: Inventory;
+  /** One per inventory leaf, from plan/decide.ts. */
+  decisions: Decision[];
   config: Config;
   state: State;
   now: Date;
   root: string;
   timer?: TimerReport;
 }): StatusReport {
-  const { inventory, config, state, now } = args;
-  const decisions = decideAll(inventory, config, state, now);
+  const { inventory, decisions, config, state, now } = args;
   const applicable = inventory.leaves.map((leaf, i) => ({ leaf, d: decisions[i] as Decision })).filter((x) => x.leaf.state !== 'not-applicable');
   const certificates = applicable.map(({ leaf, d }) => certificateReport(leaf, d, state, now));
   const certificateAuthorities = inventory.cas.filter((c) => c.state !== 'not-applicable').map((c) => caReport(c, now));

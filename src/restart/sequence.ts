@@ -6,7 +6,7 @@
 import type { Context } from '../cli/context.js';
 import { COMPONENTS, type Component } from '../catalog.js';
 import type { Notifier } from '../ops/notify.js';
-import { type Journal, restoreRun, writeJournal } from '../renew/transaction.js';
+import { type Journal, restoreRun, writeJournal } from '../apply/transaction.js';
 import { restartComponent } from './orchestrate.js';
 
 export interface SequenceResult {

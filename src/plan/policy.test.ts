@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LEAVES, findCa, type LeafEntry } from './catalog.js';
-import type { CaRecord, LeafRecord, Problem } from './inventory/records.js';
-import type { CertFacts } from './pki/certificate.js';
+import { LEAVES, findCa, type LeafEntry } from '../catalog.js';
+import type { CaRecord, LeafRecord, Problem } from '../inventory/records.js';
+import type { CertFacts } from '../pki/certificate.js';
 import { type Policy, type RenewalMemory, decide, issuedAt } from './policy.js';
 
 const DAY = 86_400_000;

@@ -5,7 +5,7 @@
  */
 import { COMPONENTS, type Component } from '../catalog.js';
 import type { Inventory, LeafRecord } from '../inventory/records.js';
-import type { Blocker, Decision, DueReason } from '../policy.js';
+import type { Blocker, Decision, DueReason } from './policy.js';
 
 export interface PlanItem {
   name: string;

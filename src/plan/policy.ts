@@ -2,7 +2,7 @@
  * Due or not, and why: a pure function of one inventory record, the policy, what the state file remembers and an
  * injected clock. `plan`, `run` and `status` all decide through here.
  */
-import type { CaRecord, LeafRecord } from './inventory/records.js';
+import type { CaRecord, LeafRecord } from '../inventory/records.js';
 
 export interface Policy {
   /** Renew certificates issued longer ago than this (ms); 0 disables. */

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../host/atomic.js';
 import { hostPathOf } from '../host/paths.js';
-import type { StatusReport } from '../report/status.js';
-import type { State } from '../renew/state.js';
+import type { StatusReport } from './status.js';
+import type { State } from '../apply/state.js';
 
 export const METRICS_FILE = 'kube_cert_renewer.prom';
 

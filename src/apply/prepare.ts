@@ -11,7 +11,7 @@ import { isSignedBy, keyMatchesCertificate, parseCertificate } from '../pki/cert
 import { issueCertificate } from '../pki/issue.js';
 import { exportPrivateKey, generateKeyLike } from '../pki/keys.js';
 import { certificateBlocks, toPem } from '../pki/pem.js';
-import type { PlanItem } from './plan.js';
+import type { PlanItem } from '../plan/plan.js';
 
 export interface PreparedRenewal {
   item: PlanItem;
