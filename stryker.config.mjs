@@ -1,0 +1,33 @@
+// StrykerJS: mutation testing of the pure and transaction modules (`npm run mutation`, not part of `npm test`).
+// Only the in-process unit tests beside the code run (vitest.mutation.config.ts): spawned-CLI tests run the
+// prebuilt bundle, which Stryker does not mutate. Concurrency 2 and incremental mode because the CPU is shared;
+// the incremental file and reports stay out of git (.gitignore).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts', related: false },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'src/plan/policy.ts',
+    'src/plan/plan.ts',
+    'src/plan/decide.ts',
+    'src/inventory/documents.ts',
+    'src/restart/manifest.ts',
+    'src/apply/transaction.ts',
+    'src/apply/lock.ts',
+    'src/config/config.ts',
+    'src/config/duration.ts',
+    'src/apply/undo.ts',
+  ],
+  concurrency: 2,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  tempDirName: '.stryker-tmp',
+  reporters: ['clear-text', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, reportTests: false, reportMutants: false, reportScoreTable: true },
+  thresholds: { high: 90, low: 85, break: 85 },
+  timeoutMS: 10_000,
+};
