@@ -10,6 +10,7 @@ import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
 import { type Notifier, createNotifier } from '../ops/notify.js';
 import type { ApplyDeps } from '../apply/deps.js';
+import { waitForKubeadm } from '../apply/kubeadm-guard.js';
 import { acquireLock } from '../apply/lock.js';
 import { recoverInterruptedRuns } from '../apply/recover.js';
 import { type RunOutcome, applyRun } from '../apply/run.js';
@@ -31,6 +32,19 @@ export interface RunOptions {
 
 export function applyDeps(ctx: Context, notify: Notifier): ApplyDeps {
   return { paths: ctx.paths, config: ctx.config, log: ctx.log, notify, now: ctx.now };
+}
+
+/**
+ * kubeadm is running (an upgrade renews certificates and rewrites manifests itself): wait for it, or defer. A deferred
+ * timer run is not a failure (exit 0, nothing written); a deferred `renew` did not do what was asked (exit 1).
+ */
+async function deferredForKubeadm(ctx: Context, opts: RunOptions, deps: ApplyDeps): Promise<boolean> {
+  const kubeadm = await waitForKubeadm(deps);
+  if (!kubeadm) return false;
+  const text = `kubeadm is still running (pid ${kubeadm.pid}): ${opts.command === 'run' ? 'deferring to the next timer run' : 'not renewing'}; nothing was changed`;
+  ctx.log.warn({ pid: kubeadm.pid, command: kubeadm.command }, text);
+  await deps.notify(text);
+  return true;
 }
 
 /** read → decide → apply, under the lock. */
@@ -69,6 +83,7 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
   await notify('waiting for the lock');
   const lock = await acquireLock(ctx.paths.lockFile, opts.command);
   try {
+    if (await deferredForKubeadm(ctx, opts, applyDeps(ctx, notify))) return opts.command === 'run' ? 0 : 1;
     const read = readState(ctx.paths.stateFile);
     if (read.warning) ctx.log.warn(read.warning);
     const state = read.state;
