@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
-import { loadYaml, yamlErrorText } from './yaml.js';
+import { loadYaml, yamlErrorText } from '../yaml.js';
 
 export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const CONFIG_KIND = 'RenewerConfiguration';

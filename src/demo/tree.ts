@@ -6,7 +6,7 @@
 import { type KeyObject, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { dumpYaml } from '../config/yaml.js';
+import { dumpYaml } from '../yaml.js';
 import { type CaName, LEAVES } from '../catalog.js';
 import { OID } from '../pki/certificate.js';
 import * as der from '../pki/der.js';

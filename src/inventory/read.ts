@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
-import { yamlErrorText } from '../config/yaml.js';
+import { yamlErrorText } from '../yaml.js';
 import { errorMessage } from '../errors.js';
 import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
 import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';

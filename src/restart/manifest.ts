@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { readFileSync, statSync } from 'node:fs';
 import { HostFileError } from '../errors.js';
 import { writeFileAtomic } from '../host/atomic.js';
-import { dumpYaml, yamlErrorText, yamlLibrary } from '../config/yaml.js';
+import { dumpYaml, yamlErrorText, yamlLibrary } from '../yaml.js';
 
 type Obj = Record<string, unknown>;
 
