@@ -2,14 +2,14 @@
  * Read the host into records: catalog × files. Every failure of one entry is a Problem on that entry's record, so
  * status still reports every other entry.
  */
+import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
 import { yamlErrorText } from '../yaml.js';
 import { errorMessage } from '../errors.js';
 import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
-import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';
-import { readDer } from '../pki/der-reader.js';
+import { type CertFacts, isSignedBy, keyMatchesCertificate, loadPrivateKey, parseCertificate } from '../pki/certificate.js';
 import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
 import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
@@ -65,7 +65,7 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
 }
 
 interface ParsedKey {
-  der: Buffer;
+  key: KeyObject;
   encoding: KeyEncoding;
 }
 
@@ -77,19 +77,14 @@ function parseKeyText(file: string, text: string): Read<ParsedKey> {
   });
   if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
   try {
-    readDer(found.block.der); // well-formed DER, or a clear problem now rather than a failure later
+    return { ok: true, value: { key: loadPrivateKey(found.block.der, found.encoding), encoding: found.encoding } };
   } catch (err) {
     return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');
   }
-  return { ok: true, value: { der: found.block.der, encoding: found.encoding } };
 }
 
 function keyMatches(cert: CertFacts, key: ParsedKey): boolean {
-  try {
-    return encodedKeyMatchesCertificate(cert, key.der, key.encoding);
-  } catch {
-    return false;
-  }
+  return keyMatchesCertificate(cert, key.key);
 }
 
 function readCa(entry: CaEntry, paths: HostPaths, localEtcd: boolean): CaRecord {
