@@ -11,6 +11,7 @@ import { errorMessage } from '../errors.js';
 import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
 import { type CertFacts, isSignedBy, keyMatchesCertificate, loadPrivateKey, parseCertificate } from '../pki/certificate.js';
 import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
+import { identityDifferences } from './identity.js';
 import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
 
@@ -276,6 +277,13 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
     return record;
   }
   record.cert = credential.cert;
+  const differences = identityDifferences(entry.identity, credential.cert);
+  if (differences.length > 0) {
+    record.problems.push({
+      code: 'identity-differs', file: record.certPath, message: `is not the certificate kubeadm makes for ${entry.name}: ${differences.join('; ')}`,
+      hint: 'renewal keeps this identity as it is; if it is not deliberate, regenerate the certificate with kubeadm',
+    });
+  }
   if (credential.document) record.document = credential.document;
   if (credential.key) {
     record.keyEncoding = credential.key.encoding;
