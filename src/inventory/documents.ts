@@ -3,7 +3,8 @@
  * rewrites only the certificate, key (and, when the CA on disk changed, CA) data and keeps every other byte.
  * Documents hold where things are and how they are encoded, never the old key itself.
  */
-import { dumpYaml, loadYaml } from '../yaml.js';
+import { dumpYaml } from '../yaml.js';
+import { parseKubeconfigText } from './kubeconfig-yaml.js';
 import type { KeyEncoding } from '../pki/pem.js';
 
 export interface FileWrite {
@@ -95,10 +96,7 @@ export function kubeconfigCredentialRefs(doc: unknown): KubeconfigCredentialRefs
   return refs;
 }
 
-/** Parse a kubeconfig with js-yaml. */
-export function parseKubeconfigText(text: string, file: string): unknown {
-  return loadYaml(text, file);
-}
+export { parseKubeconfigText };
 
 function replaceOnce(text: string, oldValue: string, newValue: string): string | undefined {
   const first = text.indexOf(oldValue);
