@@ -184,7 +184,11 @@ export function buildDemoTree(root: string, now: Date): void {
     }
   }
 
-  const m = join(k8s, 'manifests');
+  writeManifests(join(k8s, 'manifests'));
+}
+
+/** kubeadm's static pod manifests, with the flags that name the certificates and the addresses they serve on. */
+function writeManifests(m: string): void {
   const p = '/etc/kubernetes/pki';
   write(join(m, 'etcd.yaml'), manifest('etcd', [
     'etcd', `--advertise-client-urls=https://${ADDRESS}:2379`, `--cert-file=${p}/etcd/server.crt`, '--client-cert-auth=true',
