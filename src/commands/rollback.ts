@@ -7,7 +7,7 @@ import { RunFailedError, UsageError } from '../errors.js';
 import { createNotifier } from '../ops/notify.js';
 import { acquireLock } from '../apply/lock.js';
 import { type State, readState, writeState } from '../apply/state.js';
-import { type Journal, listRuns, readJournal, restoreRun, writeJournal } from '../apply/transaction.js';
+import { type Journal, assertRunId, listRuns, readJournal, restoreRun, writeJournal } from '../apply/transaction.js';
 import { bounceInOrder, inRestartOrder } from '../restart/sequence.js';
 import { refreshMetrics } from './metrics.js';
 
@@ -31,6 +31,7 @@ function rememberRestored(state: State, journal: Journal, runs: Journal[]): void
 }
 
 export async function rollbackCommand(ctx: Context, runId: string | undefined, force: boolean): Promise<number> {
+  if (runId !== undefined) assertRunId(runId); // before the lock: a bad id changes nothing
   const lock = await acquireLock(ctx.paths.lockFile, 'rollback');
   try {
     const runs = listRuns(ctx.paths);
