@@ -115,7 +115,11 @@ function tryCreate(file: string, me: Holder): Lock | undefined {
   };
 }
 
-export async function acquireLock(file: string, command: string, waitMs = 10_000): Promise<Lock> {
+/**
+ * Take the lock, waiting up to `waitMs` for a live holder. `warn` hears about a stale lock taken over (a dead
+ * holder, or an empty or damaged lock file).
+ */
+export async function acquireLock(file: string, command: string, waitMs = 10_000, warn: (message: string) => void = () => undefined): Promise<Lock> {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -133,7 +137,12 @@ export async function acquireLock(file: string, command: string, waitMs = 10_000
     const lock = tryCreate(file, me);
     if (lock) return lock;
     const seen = readLockFile(file);
-    if (seen && isStale(seen, Date.now()) && removeStale(file, seen)) continue;
+    if (seen && isStale(seen, Date.now()) && removeStale(file, seen)) {
+      warn(seen.holder
+        ? `${file}: took over the lock of pid ${seen.holder.pid} (\`${seen.holder.command}\`), which is no longer running`
+        : `${file}: took over a lock file left empty or damaged by a run that died while taking it`);
+      continue;
+    }
     if (Date.now() >= deadline) {
       const holder = seen?.holder;
       const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';

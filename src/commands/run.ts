@@ -16,6 +16,7 @@ import { acquireLock } from '../apply/lock.js';
 import { refreshMetrics } from './metrics.js';
 import { buildPlan } from '../plan/plan.js';
 import { prepareRenewals } from '../apply/prepare.js';
+import { reportSkipped } from '../apply/skipped.js';
 import { type EntryRenewal, type RunSummary, type State, readState, writeState } from '../apply/state.js';
 import {
   type Journal, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, restoreRun, stageRun, writeJournal,
@@ -82,20 +83,7 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
   const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, now, opts.forced));
   const outcome: Outcome = { renewed: [], failed: [], restarted: [], result: 'success' };
 
-  for (const s of plan.skipped) {
-    if (s.failure) {
-      outcome.failed.push(s.name);
-      const leaf = inventory.leaves.find((l) => l.entry.name === s.name);
-      for (const p of leaf?.problems ?? []) log.error({ entry: s.name, file: p.file, hint: p.hint }, `${s.name}: ${p.file}: ${p.message}`);
-      if (!leaf?.problems.length) log.error({ entry: s.name }, `${s.name}: not renewed: ${s.why}`);
-    } else if (opts.forced.has(s.name) && !opts.all) {
-      // Named on the command line and refused: the request was not carried out.
-      outcome.failed.push(s.name);
-      log.error({ entry: s.name, blocker: s.blocker }, `${s.name}: not renewed: ${s.why}`);
-    } else if (s.due) {
-      log.warn({ entry: s.name, blocker: s.blocker }, `${s.name}: due but not renewed here: ${s.why}`);
-    }
-  }
+  outcome.failed.push(...reportSkipped(plan.skipped, inventory, opts.forced, opts.all === true, log).failed);
 
   const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
   if (plan.items.length === 0 && owed.length === 0) {
@@ -173,7 +161,7 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     return monitorRun(ctx, notify);
   }
   await notify('waiting for the lock');
-  const lock = await acquireLock(ctx.paths.lockFile, opts.command);
+  const lock = await acquireLock(ctx.paths.lockFile, opts.command, undefined, (m) => log.warn(m));
   let outcome: Outcome;
   let state: State;
   try {

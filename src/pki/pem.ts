@@ -70,7 +70,7 @@ export function privateKeyBlock(text: string): { block: PemBlock; encoding: KeyE
     const encoding = KEY_LABELS[block.label];
     if (encoding && /ENCRYPTED/i.test(block.headers['Proc-Type'] ?? '')) {
       return {
-        reason: `the private key is encrypted (legacy PEM "Proc-Type: ${block.headers['Proc-Type']}"); kubeadm keys are not, decrypt it with openssl ${encoding === 'sec1' ? 'ec' : encoding === 'pkcs1' ? 'rsa' : 'pkey'}`,
+        reason: `holds an encrypted private key (legacy PEM "Proc-Type: ${block.headers['Proc-Type']}"); kubeadm keys are not, decrypt it with openssl ${encoding === 'sec1' ? 'ec' : encoding === 'pkcs1' ? 'rsa' : 'pkey'}`,
       };
     }
     if (encoding) return { block, encoding };
