@@ -3,11 +3,11 @@
  * status still reports every other entry.
  */
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, posix } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
 import { yamlErrorText } from '../config/yaml.js';
 import { errorMessage } from '../errors.js';
-import { type HostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
+import { type HostPaths, hostPathOf, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { type FileKind, RefusedFileError, readBoundedText } from '../host/read.js';
 import { yamlExpansionProblem } from '../config/yaml-guard.js';
 import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';
@@ -174,8 +174,9 @@ function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, recor
 
 /** A path a kubeconfig references: absolute ones are host paths, relative ones are relative to the kubeconfig. */
 function resolveReferenced(paths: HostPaths, kubeconfigPath: string, ref: string): string {
-  const fsPath = isAbsolute(ref) ? underRoot(paths.root, ref) : join(dirname(kubeconfigPath), ref);
-  return resolveUnderRoot(paths.root, fsPath);
+  // Joined as host paths, so `..` stops at the host's `/`, which is the root (joined under the root, it would not).
+  const hostPath = posix.join(isAbsolute(ref) ? '/' : hostPathOf(paths.root, dirname(kubeconfigPath)), ref);
+  return resolveUnderRoot(paths.root, underRoot(paths.root, hostPath));
 }
 
 function readKubeconfigLeaf(
