@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { readBoundedText } from '../host/read.js';
 import { join } from 'node:path';
 import type { Component } from '../catalog.js';
-import { type HostPaths, underRoot } from '../host/paths.js';
+import { type HostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { flagValue, manifestArgv, parseManifest } from './manifest.js';
 import { type ClientCredential, type Endpoint, endpointFromUrl } from './probe.js';
 
@@ -65,7 +65,7 @@ export function restartTarget(component: Component, paths: HostPaths): RestartTa
   const argv = manifestArgv(parseManifest(readBoundedText(manifest, 'manifest'), manifest));
   const file = (flag: string): string | undefined => {
     const v = flagValue(argv, flag);
-    return v ? underRoot(paths.root, v) : undefined;
+    return v ? resolveUnderRoot(paths.root, underRoot(paths.root, v)) : undefined;
   };
   const withFile = (check: ServingCheck, f: string | undefined): ServingCheck => (f ? { ...check, expectedCertFile: f } : check);
   switch (component) {
