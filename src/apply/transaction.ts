@@ -20,6 +20,7 @@ import { hostWriteError, writeFileAtomic } from '../host/atomic.js';
 import { readBoundedText } from '../host/read.js';
 import { type HostPaths, hostPathOf } from '../host/paths.js';
 import type { PreparedRenewal } from './prepare.js';
+import type { EntryRenewal } from './state.js';
 import { faultPoint } from './faults.js';
 
 export const JOURNAL_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
@@ -49,6 +50,8 @@ export interface JournalEntry {
   oldNotAfter: string;
   newNotAfter: string;
   files: JournalFile[];
+  /** The state's record of the renewal that issued the certificate this run replaces, restored on rollback. */
+  previousRenewal?: EntryRenewal;
 }
 
 export interface Journal {
@@ -163,7 +166,10 @@ function writePrivate(file: string, content: string | Buffer): void {
  * Back up every file the renewals replace and stage every new file, then journal `prepared`. Until this returns,
  * nothing on the host has changed.
  */
-export function stageRun(paths: HostPaths, id: string, command: string, now: Date, renewals: PreparedRenewal[], restarts: Component[]): Journal {
+export function stageRun(
+  paths: HostPaths, id: string, command: string, now: Date, renewals: PreparedRenewal[], restarts: Component[],
+  previous: Readonly<Record<string, EntryRenewal>> = {},
+): Journal {
   const dir = runDir(paths, id);
   mkdirPrivate(dir);
   const entries: JournalEntry[] = renewals.map((r) => ({
@@ -185,6 +191,7 @@ export function stageRun(paths: HostPaths, id: string, command: string, now: Dat
       writePrivate(join(dir, file.staged), w.content);
       return file;
     }),
+    ...(previous[r.item.name] ? { previousRenewal: previous[r.item.name] } : {}),
   }));
   const journal: Journal = {
     apiVersion: JOURNAL_API_VERSION, kind: 'RenewalRun', id, command, startedAt: now.toISOString(), phase: 'prepared',
