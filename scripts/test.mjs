@@ -23,6 +23,8 @@ const PACKAGES = {
   'xz-utils': '/usr/bin/xz',
   binutils: '/usr/bin/strip',
   systemd: '/usr/bin/systemd-analyze',
+  mount: '/usr/bin/mount', // test/write-errors: a filled tmpfs and a read-only bind mount
+  coreutils: '/usr/bin/mkfifo', // FIFOs in place of host files
 };
 
 function sh(cmd, args, opts = {}) {
