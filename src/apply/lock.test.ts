@@ -104,6 +104,15 @@ describe('acquireLock', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"pid": 12');
   });
 
+  it('fails at once, not after waiting, when the lock file cannot be created at all', async () => {
+    const unusable = join(dir, 'state', 'x'.repeat(300));
+    const started = Date.now();
+    const err = await acquireLock(unusable, 'run', 5_000).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err).not.toBeInstanceOf(LockError);
+    expect(String((err as Error).message)).toMatch(/ENAMETOOLONG|name too long/i);
+  });
+
   it.each([
     ['a dead pid', async () => holder({ pid: await deadPid() })],
     ['a live pid with another start time (the pid was reused)', async () => holder({ startTime: '1' })],

@@ -25,6 +25,29 @@ function refusal(doc: unknown): ConfigError {
   throw new Error(`accepted ${JSON.stringify(doc)}`);
 }
 
+describe('defaults', () => {
+  it('are the ones the README documents', () => {
+    expect(defaultConfig()).toMatchObject({
+      renewInterval: 0, renewBefore: 90 * D, validity: 365 * D, mode: 'renew',
+      restart: { enabled: true, annotation: 'kube-cert-renewer/restartedAt', verify: true, verifyTimeout: 5 * 60 * S },
+      hooks: { postRenew: [], timeout: 5 * 60 * S },
+      metrics: { textfileDir: '' },
+      paths: { kubernetes: '/etc/kubernetes', pki: '/etc/kubernetes/pki', manifests: '/etc/kubernetes/manifests', state: '/var/lib/kube-cert-renewer' },
+      backups: { keep: 10 },
+      log: { format: 'auto', level: 'info' },
+      kubeadm: { wait: 5 * 60 * S },
+    });
+  });
+
+  it('are a fresh object each time', () => {
+    const a = defaultConfig();
+    a.hooks.postRenew.push('x');
+    a.restart.enabled = false;
+    expect(defaultConfig().hooks.postRenew).toEqual([]);
+    expect(defaultConfig().restart.enabled).toBe(true);
+  });
+});
+
 describe('accepted values and what they become', () => {
   it.each([
     ['a duration string', { renewInterval: '12h' }, (c: Config) => c.renewInterval, 12 * H],

@@ -65,11 +65,36 @@ describe('kubeconfigCredentialRefs', () => {
     expect(kubeconfigCredentialRefs(unnamed)).toStrictEqual({ userName: '', certData: b64(OLD_CERT) });
   });
 
+  it('refuses to guess among several contexts when none is current', () => {
+    const doc = twoUsers();
+    delete doc['current-context'];
+    expect(() => kubeconfigCredentialRefs(doc)).toThrowError('has no user for its current context');
+  });
+
+  it('reads a context or cluster entry without its mapping as naming nothing', () => {
+    const doc: Obj = {
+      contexts: [{ name: 'c' }],
+      clusters: [{ name: 'k' }],
+      users: [{ name: 'u', user: { 'client-certificate-data': b64(OLD_CERT) } }],
+    };
+    expect(kubeconfigCredentialRefs(doc)).toStrictEqual({ userName: 'u', certData: b64(OLD_CERT) });
+  });
+
+  it('takes no CA from a cluster the context does not name, among several', () => {
+    const doc = twoUsers();
+    doc.contexts[1].context.cluster = 'gone';
+    expect(kubeconfigCredentialRefs(doc)).toStrictEqual({
+      userName: 'kubernetes-admin', clusterName: 'gone', certData: b64(OLD_CERT), keyData: b64(OLD_KEY),
+    });
+  });
+
   it('treats empty values as absent', () => {
     const doc = twoUsers();
     doc.users[1].user = { 'client-certificate-data': '', 'client-key-data': b64(OLD_KEY), 'client-certificate': '', 'client-key': '' };
     doc.clusters[0].cluster['certificate-authority-data'] = '';
     expect(kubeconfigCredentialRefs(doc)).toStrictEqual({ userName: 'kubernetes-admin', clusterName: 'kubernetes', keyData: b64(OLD_KEY) });
+    doc.users[1].user = { 'client-certificate-data': 12345, 'client-key-data': { nested: true } };
+    expect(kubeconfigCredentialRefs(doc)).toStrictEqual({ userName: 'kubernetes-admin', clusterName: 'kubernetes' });
   });
 
   it.each([
@@ -103,6 +128,25 @@ describe('renderKubeconfig', () => {
     ]);
   });
 
+  it('rotates the CA data in place when the CA on disk differs: three lines change', () => {
+    const out = renderKubeconfig(doc(text), 'NEW CERT\n', 'NEW KEY\n', 'ROTATED CA\n');
+    const before = text.split('\n');
+    const changed = out.split('\n').flatMap((l, i) => (l === before[i] ? [] : [l.trim()]));
+    expect(changed).toEqual([
+      `certificate-authority-data: ${b64('ROTATED CA\n')}`,
+      `client-certificate-data: ${b64('NEW CERT\n')}`,
+      `client-key-data: ${b64('NEW KEY\n')}`,
+    ]);
+  });
+
+  it('leaves an unchanged CA alone even where two clusters share it, keeping the file in place', () => {
+    const shared = twoUsers();
+    shared.clusters[1].cluster['certificate-authority-data'] = b64(OLD_CA);
+    const sharedText = yaml.dump(shared, { lineWidth: -1 });
+    const out = renderKubeconfig(doc(sharedText), 'C\n', 'K\n', OLD_CA);
+    expect(out).toBe(sharedText.replace(b64(OLD_CERT), b64('C\n')).replace(b64(OLD_KEY), b64('K\n')));
+  });
+
   it('adds no CA data where the file has none, even when given a CA', () => {
     const noCa = twoUsers();
     delete noCa.clusters[0].cluster['certificate-authority-data'];
@@ -129,6 +173,16 @@ describe('renderKubeconfig', () => {
     expect(out).toStrictEqual(want);
   });
 
+  it('in the fallback, rotates the CA of the node’s cluster even when it is not listed first', () => {
+    const dup = twoUsers();
+    dup.clusters.reverse();
+    dup.clusters[0].cluster['certificate-authority-data'] = b64(OLD_CA);
+    const out = yaml.load(renderKubeconfig(doc(yaml.dump(dup)), 'C\n', 'K\n', 'ROTATED CA\n')) as Obj;
+    expect(out.clusters.map((c: Obj) => [c.name, unb64(c.cluster['certificate-authority-data'])])).toEqual([
+      ['other', OLD_CA], ['kubernetes', 'ROTATED CA\n'],
+    ]);
+  });
+
   it('in the fallback, leaves the CA data alone when no CA is given', () => {
     const dup = twoUsers();
     dup.clusters[1].cluster['certificate-authority-data'] = b64(OLD_CA);
@@ -151,6 +205,14 @@ describe('renderCredential', () => {
       { path: '/etc/kubernetes/pki/apiserver.crt', content: 'CERT', mode: 0o644 },
     ]);
     expect([KEY_MODE, CERT_MODE, KUBECONFIG_MODE]).toEqual([0o600, 0o644, 0o600]);
+  });
+
+  it('keeps the chain that followed the leaf in its file', () => {
+    const writes = renderCredential(
+      { kind: 'pki-pair', certPath: '/p/front-proxy-client.crt', keyPath: '/p/front-proxy-client.key', keyEncoding: 'pkcs1', chainAfterLeaf: 'INTERMEDIATE\n' },
+      'CERT\n', 'KEY',
+    );
+    expect(writes[1]).toStrictEqual({ path: '/p/front-proxy-client.crt', content: 'CERT\nINTERMEDIATE\n', mode: 0o644 });
   });
 
   it('writes an embedded kubeconfig as one 0600 file', () => {
