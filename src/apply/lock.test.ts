@@ -4,13 +4,13 @@
  * start time), a lock from before a reboot (other boot id) — is stale and taken over.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LockError } from '../errors.js';
 import { processStartTime } from '../host/proc.js';
-import { acquireLock } from './lock.js';
+import { DAMAGED_LOCK_GRACE_MS, acquireLock } from './lock.js';
 
 const BOOT_ID = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 let dir: string;
@@ -125,5 +125,40 @@ describe('acquireLock', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, command: 'run' });
     lock.release();
+  });
+
+  it('says whose stale lock it took over', async () => {
+    await acquireLock(file, 'setup', 1_000).then((l) => l.release());
+    const pid = await deadPid();
+    writeFileSync(file, holder({ pid, command: 'renew apiserver' }));
+    const warnings: string[] = [];
+    const lock = await acquireLock(file, 'run', 5_000, (m) => warnings.push(m));
+    expect(warnings).toEqual([`${file}: took over the lock of pid ${pid} (\`renew apiserver\`), which is no longer running`]);
+    lock.release();
+  });
+
+  it('takes over an empty or damaged lock once it is older than a writer could take to fill it, and says so', async () => {
+    await acquireLock(file, 'setup', 1_000).then((l) => l.release());
+    writeFileSync(file, '');
+    const old = (Date.now() - DAMAGED_LOCK_GRACE_MS - 5_000) / 1000;
+    utimesSync(file, old, old);
+    const warnings: string[] = [];
+    const lock = await acquireLock(file, 'run', 5_000, (m) => warnings.push(m));
+    expect(warnings).toEqual([`${file}: took over a lock file left empty or damaged by a run that died while taking it`]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, command: 'run' });
+    lock.release();
+  });
+
+  it.each([
+    ['no start time', { pid: 0, command: 'run' }],
+    ['a pid that is not a number', { pid: 'x', startTime: '1', command: 'run' }],
+    ['JSON null', null],
+  ])('does not read a fresh lock with %s as a holder: it waits, and takes nothing over', async (_, content) => {
+    await acquireLock(file, 'setup', 1_000).then((l) => l.release());
+    const text = JSON.stringify(content && { ...content, pid: content.pid === 0 ? live.pid : content.pid });
+    writeFileSync(file, text);
+    const err = await acquireLock(file, 'run', 300).catch((e: unknown) => e);
+    expect((err as LockError).message).toBe(`another kube-cert-renewer run holds ${file} (another process)`);
+    expect(readFileSync(file, 'utf8')).toBe(text);
   });
 });

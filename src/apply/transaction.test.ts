@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
+import { HostFileError, UsageError } from '../errors.js';
 import { type HostPaths, hostPaths } from '../host/paths.js';
 import type { PlanItem } from '../plan/plan.js';
 import type { PreparedRenewal } from './prepare.js';
 import type { EntryRenewal } from './state.js';
 import {
-  JOURNAL_API_VERSION, type Journal, type Phase, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, readJournal,
+  JOURNAL_API_VERSION, type Journal, isRunId, type Phase, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, readJournal,
   restoreRun, runDir, stageRun, writeJournal,
 } from './transaction.js';
 
@@ -236,3 +237,78 @@ describe('pruneRuns', () => {
     expect(listRuns(paths).map((j) => j.id)).toEqual([r2, r5, r6, r7, r8]);
   });
 });
+
+describe('run ids', () => {
+  it.each(['../../../../x', '20261122T215356.123Z-1a2b3c/../..', '20261122T215356.123Z-1A2B3C', '', 'lost+found'])(
+    'refuses %j before building any path', (id) => {
+      expect(isRunId(id)).toBe(false);
+      for (const call of [() => runDir(paths, id), () => readJournal(paths, id)]) {
+        expect(call).toThrowError(UsageError);
+        expect(call).toThrowError(`${JSON.stringify(id)} is not a run id`);
+      }
+    },
+  );
+});
+
+describe('damaged journals', () => {
+  const journalFile = (id: string): string => join(runDir(paths, id), 'run.json');
+  it.each([
+    ['not JSON', () => '{"kind": "RenewalRun"', /is damaged \(.+\)$/],
+    ['JSON null', () => 'null', /is damaged \(not a RenewalRun journal\)$/],
+    ['another kind', () => '{"kind": "Something"}', /is damaged \(not a RenewalRun journal\)$/],
+    ['another run’s journal', () => JSON.stringify({ kind: 'RenewalRun', id: '20200101T000000.000Z-000000', entries: [] }), /is damaged \(it names run "20200101T000000.000Z-000000"\)$/],
+    ['no entries', (id: string) => JSON.stringify({ kind: 'RenewalRun', id }), /is damaged \(no entries\)$/],
+  ])('%s: named, and skipped by listRuns with a word to the caller', (_, content, message) => {
+    const good = runAt(1_000, 'done');
+    const id = newRunId(new Date(NOW.getTime() + 2_000));
+    mkdirSync(runDir(paths, id), { recursive: true });
+    writeFileSync(journalFile(id), content(id));
+    let err: unknown;
+    try {
+      readJournal(paths, id);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HostFileError);
+    expect((err as HostFileError).message.startsWith(`${journalFile(id)}: `)).toBe(true);
+    expect((err as HostFileError).message).toMatch(message);
+    expect((err as HostFileError).hint).toBe(`this run's journal is lost: check the files it names by hand, then remove ${runDir(paths, id)}`);
+    const damaged: string[] = [];
+    expect(listRuns(paths, (e) => damaged.push(e.file)).map((j) => j.id)).toEqual([good]);
+    expect(damaged).toEqual([journalFile(id)]);
+  });
+
+  it('a run directory without a journal is no run, and no damage', () => {
+    const id = newRunId(NOW);
+    mkdirSync(runDir(paths, id), { recursive: true });
+    const damaged: unknown[] = [];
+    expect(readJournal(paths, id)).toBeUndefined();
+    expect(listRuns(paths, (e) => damaged.push(e))).toEqual([]);
+    expect(damaged).toEqual([]);
+  });
+});
+
+describe('a file the run creates (a forced renewal repairing a lost key)', () => {
+  it('is journaled as absent, with no backup, and removed again by restore', () => {
+    rmSync(key);
+    const journal = stageRun(paths, newRunId(NOW), 'renew apiserver', NOW, [renewal()], []);
+    const f = journal.entries[0]?.files[0];
+    expect(f).toMatchObject({ path: key, absent: true, mode: 0o600, newMode: 0o600, uid: process.getuid?.(), gid: process.getgid?.() });
+    expect(existsSync(join(runDir(paths, journal.id), 'old/etc/kubernetes/pki/apiserver.key'))).toBe(false);
+    expect(journal.entries[0]?.files[1]).not.toHaveProperty('absent');
+    commitRun(paths, journal);
+    expect(readFileSync(key, 'utf8')).toBe('NEW KEY\n');
+    restoreRun(paths, journal);
+    expect(existsSync(key)).toBe(false);
+    expect(readFileSync(crt, 'utf8')).toBe('OLD CERT\n');
+  });
+});
+
+describe('a committed run', () => {
+  it('is never rolled forward again, even with a staging directory left behind', () => {
+    const id = runAt(1_000, 'committed');
+    mkdirSync(join(runDir(paths, id), 'new'));
+    expect(interruptedRuns(paths)).toEqual([]);
+  });
+});
+
