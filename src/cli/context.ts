@@ -1,12 +1,12 @@
 /** What every command starts from: the root, the validated config, host paths, a logger and the clock. */
-import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from '../config/config.js';
+import { type Config, DEFAULT_CONFIG_PATH, configWarnings, loadConfig } from '../config/config.js';
 import { type HostPaths, hostPaths, underRoot } from '../host/paths.js';
 import { type Logger, createLogger } from '../ops/log.js';
 
 export interface GlobalOptions {
   root: string;
   config?: string;
-  output: 'table' | 'json';
+  output: 'table' | 'wide' | 'json';
   logFormat?: Config['log']['format'];
   verbose: boolean;
 }
@@ -18,7 +18,7 @@ export interface Context {
   paths: HostPaths;
   log: Logger;
   now: () => Date;
-  output: 'table' | 'json';
+  output: 'table' | 'wide' | 'json';
   /** Where command output (tables, JSON) goes. */
   print: (text: string) => void;
 }
@@ -32,7 +32,7 @@ export function createContext(options: GlobalOptions, print: (text: string) => v
   if (options.verbose) config.log.level = 'debug';
   const paths = hostPaths(options.root, config);
   let log: Logger | undefined;
-  return {
+  const ctx: Context = {
     root: paths.root,
     configFile,
     config,
@@ -46,4 +46,6 @@ export function createContext(options: GlobalOptions, print: (text: string) => v
     output: options.output,
     print,
   };
+  for (const warning of configWarnings(config)) ctx.log.warn({ config: configFile }, warning);
+  return ctx;
 }
