@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { loadYaml, yamlErrorText } from './yaml.js';
 
 export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
@@ -187,15 +187,33 @@ export function parseConfig(file: string, doc: unknown): Config {
   }
   delete target.apiVersion;
   delete target.kind;
+  if (config.renewInterval === 0 && config.renewBefore === 0) {
+    throw new ConfigError(
+      file,
+      'renewInterval, renewBefore',
+      'both are 0: no certificate would ever be renewed before it expires',
+      'set renewBefore (e.g. 90d: renew when less than that remains) or renewInterval (e.g. 30d), or both',
+    );
+  }
   if (config.renewBefore >= config.validity) {
     throw new ConfigError(
       file,
       'renewBefore',
-      `must be shorter than validity (${show((doc as Record<string, unknown>).renewBefore ?? 'default')} ≥ validity)`,
-      'otherwise every renewed certificate would be due again at once',
+      `must be shorter than validity (renewBefore ${formatDuration(config.renewBefore)} ≥ validity ${formatDuration(config.validity)}): every run would renew every certificate again`,
+      'make validity longer than renewBefore (defaults: validity 365d, renewBefore 90d)',
     );
   }
   return config;
+}
+
+/** Settings that are valid but worth a warning each time the config is used. */
+export function configWarnings(config: Config): string[] {
+  const out: string[] = [];
+  if (config.renewInterval > 0 && config.renewInterval < DAY) {
+    out.push(`renewInterval ${formatDuration(config.renewInterval)} is under a day: every run renews the certificates and `
+      + 'restarts the control-plane components that use them (etcd, kube-apiserver, ...) that often');
+  }
+  return out;
 }
 
 /**
@@ -212,6 +230,8 @@ export function loadConfig(file: string, explicit: boolean): Config {
     if (code === 'ENOENT') throw new ConfigError(file, undefined, 'does not exist', 'check the --config path');
     throw new ConfigError(file, undefined, `cannot be read (${code ?? String(err)})`);
   }
+  // Empty, or only comments (the packaged file lists every key commented out): the defaults, like a missing file.
+  if (text.split(/\r?\n/).every((l) => /^\s*(#.*)?$/.test(l) || /^(---|\.\.\.)\s*$/.test(l))) return defaultConfig();
   let doc: unknown;
   try {
     doc = loadYaml(text, file);
