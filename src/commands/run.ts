@@ -5,18 +5,22 @@
  */
 import type { Context } from '../cli/context.js';
 import { LEAVES } from '../catalog.js';
-import { HostFileError, RenewerError, RunFailedError } from '../errors.js';
-import { hostPathOf } from '../host/paths.js';
+import { RenewerError, RunFailedError } from '../errors.js';
+import { hostPathOf, hostText } from '../host/paths.js';
+import { assertControlPlane } from '../inventory/control-plane.js';
 import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
 import { type Notifier, createNotifier } from '../ops/notify.js';
 import { decideAll } from '../plan/decide.js';
+import { caExpiryNotices } from '../report/ca-expiry.js';
 import { reportFromHost } from './status.js';
 import { acquireLock } from '../apply/lock.js';
 import { refreshMetrics } from './metrics.js';
 import { buildPlan } from '../plan/plan.js';
 import { prepareRenewals } from '../apply/prepare.js';
-import { type EntryRenewal, type RunSummary, type State, readState, writeState } from '../apply/state.js';
+import {
+  type EntryRenewal, type RunSummary, type State, addPendingRestarts, clearPendingRestarts, readState, writeState,
+} from '../apply/state.js';
 import {
   type Journal, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, restoreRun, stageRun, writeJournal,
 } from '../apply/transaction.js';
@@ -72,21 +76,26 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
   const owed = recover(ctx);
   const now = ctx.now();
   const inventory = readInventory(ctx.paths);
-  if (inventory.cas.every((c) => c.state !== 'present') && inventory.leaves.every((l) => l.state !== 'present')) {
-    throw new HostFileError(
-      ctx.paths.pki,
-      'holds no kubeadm control-plane certificates (no CA, no leaf)',
-      'install kube-cert-renewer on kubeadm control-plane nodes only, or point paths.pki and paths.kubernetes at the PKI',
-    );
-  }
   const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, now, opts.forced));
   const outcome: Outcome = { renewed: [], failed: [], restarted: [], result: 'success' };
 
+  // A CA near or past its expiry is told once, with its date and what to do, not once per certificate it signs.
+  for (const n of caExpiryNotices(inventory, ctx.config.renewBefore, now, ctx.root)) {
+    const fields = { ca: n.ca, file: n.file, notAfter: n.notAfter, hint: n.hint };
+    if (n.expired || plan.skipped.some((s) => s.blocker === 'ca-expiring' && n.leaves.includes(s.name))) log.error(fields, n.message);
+    else log.warn(fields, n.message);
+  }
   for (const s of plan.skipped) {
-    if (s.failure) {
+    if (s.blocker === 'ca-expiring' || s.blocker === 'ca-expired') {
+      outcome.failed.push(s.name);
+      log.debug({ entry: s.name, blocker: s.blocker }, `${s.name}: not renewed: ${s.why}`);
+    } else if (s.failure) {
       outcome.failed.push(s.name);
       const leaf = inventory.leaves.find((l) => l.entry.name === s.name);
-      for (const p of leaf?.problems ?? []) log.error({ entry: s.name, file: p.file, hint: p.hint }, `${s.name}: ${p.file}: ${p.message}`);
+      for (const p of leaf?.problems ?? []) {
+        const file = hostPathOf(ctx.root, p.file);
+        log.error({ entry: s.name, file, hint: p.hint }, `${s.name}: ${file}: ${hostText(ctx.root, p.message)}`);
+      }
       if (!leaf?.problems.length) log.error({ entry: s.name }, `${s.name}: not renewed: ${s.why}`);
     } else if (opts.forced.has(s.name) && !opts.all) {
       // Named on the command line and refused: the request was not carried out.
@@ -120,6 +129,9 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
       commitRun(ctx.paths, journal);
       previous = structuredClone(state.entries);
       recordRenewals(state, journal, now);
+      if (!ctx.config.restart.enabled) {
+        for (const p of prepared) addPendingRestarts(state, p.item.restarts, [p.item.name], journal.id, now.toISOString());
+      }
       writeState(ctx.paths.stateFile, state);
       for (const p of prepared) {
         outcome.renewed.push(p.item.name);
@@ -135,6 +147,7 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
 
   const result = await restartComponents(ctx, notify, journal, owed);
   outcome.restarted = result.restarted;
+  clearPendingRestarts(state, result.restarted);
   if (!result.ok) {
     outcome.result = result.rolledBack ? 'rolled-back' : 'failure';
     if (result.rolledBack && journal) {
@@ -166,6 +179,8 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
   const notify = createNotifier();
   const startedAt = ctx.now();
   const log = ctx.log;
+  // Before the lock and the state file: a tree with no control plane gets one message and nothing written.
+  assertControlPlane(readInventory(ctx.paths), ctx.paths);
   if (ctx.config.mode === 'monitor') {
     if (opts.command === 'renew') {
       throw new RunFailedError(`mode is monitor in ${ctx.configFile}: nothing is written`, 'set mode: renew to let kube-cert-renewer renew certificates');

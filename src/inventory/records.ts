@@ -12,7 +12,9 @@ export type ProblemCode =
   | 'not-signed-by-ca'
   | 'ca-unavailable'
   | 'kubeconfig-invalid'
-  | 'referenced-file-missing';
+  | 'referenced-file-missing'
+  /** A CA that expires within renewBefore (set by the status report, not the reader). */
+  | 'ca-expiring';
 
 export interface Problem {
   code: ProblemCode;
