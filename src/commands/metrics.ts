@@ -14,7 +14,7 @@ export function refreshMetrics(ctx: Context, state: State, report?: StatusReport
   if (!ctx.paths.metricsDir) return;
   try {
     const current = report ?? reportFromHost(ctx, state);
-    const file = writeMetrics(ctx.paths.metricsDir, current, state, ctx.root);
+    const file = writeMetrics(ctx.paths.metricsDir, current, state);
     ctx.log.debug({ file: hostPathOf(ctx.root, file) }, 'metrics written');
   } catch (err) {
     ctx.log.error({ dir: ctx.config.metrics.textfileDir }, `cannot write metrics: ${hostText(ctx.root, (err as Error).message)}`);

@@ -235,13 +235,23 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
 
 /** mode: monitor — report what is due, write nothing but the metrics textfile (when configured). */
 async function monitorRun(ctx: Context, notify: Notifier): Promise<number> {
+  const startedAt = ctx.now().toISOString();
   const { state } = readState(ctx.paths.stateFile);
   const report = reportFromHost(ctx, state);
   for (const c of report.certificates) {
     if (c.renewable) ctx.log.warn({ entry: c.name, notAfter: c.notAfter }, `${c.name}: renewal due (${c.why}); mode is monitor, not renewing`);
   }
   for (const p of report.problems) ctx.log.error({ entry: p.entry, file: p.file, hint: p.hint }, `${p.entry}: ${p.file}: ${p.message}`);
-  refreshMetrics(ctx, state, report);
+  // The run metrics cover monitor runs too (last run, its success); monitor mode writes no state, so the counters
+  // keep counting renewal runs only.
+  const finishedAt = ctx.now().toISOString();
+  const ok = report.summary.healthy;
+  const seen: State = {
+    ...state,
+    lastRun: { id: `monitor-${startedAt}`, command: 'monitor', startedAt, finishedAt, result: ok ? 'success' : 'failure', renewed: [], failed: [], restarted: [] },
+    ...(ok ? { lastSuccessAt: finishedAt } : {}),
+  };
+  refreshMetrics(ctx, seen, report);
   await notify(`monitor: ${report.summary.due} due, ${report.summary.problems} problems`);
   return report.summary.healthy ? 0 : 1;
 }
