@@ -170,7 +170,7 @@ describe('plan', () => {
     expect(plan.restarts).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet']);
     const apiserver = plan.renew.find((i) => i.name === 'apiserver');
     expect(new Date(apiserver?.oldNotAfter ?? 0).getTime()).toBe(readCert(fx.entry('apiserver').certPath).notAfter.getTime());
-    expect(runCli(['--root', fx.root, 'plan']).stdout).toMatch(/^apiserver\s+interval\s+\d{4}-\d\d-\d\d → \d{4}-\d\d-\d\d\s+\/etc\/kubernetes\/pki\/apiserver\.key/m);
+    expect(runCli(['--root', fx.root, 'plan', '-o', 'wide']).stdout).toMatch(/^apiserver\s+interval\s+\d{4}-\d\d-\d\d → \d{4}-\d\d-\d\d\s+\/etc\/kubernetes\/pki\/apiserver\.key/m);
     expect(snapshotFiles(fx.root)).toEqual(snapshot);
   });
 });
