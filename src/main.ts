@@ -158,6 +158,34 @@ function optionErrorText(e: Error, spec: CommandSpec | undefined): string {
   return `unknown option ${unknown}${guess ? `; did you mean ${guess}?` : ''}`;
 }
 
+/** The global options, checked: an unknown output or log format is a usage error. */
+function globalOptions(v: Record<string, unknown>): GlobalOptions {
+  const output = String(v.output);
+  if (output !== 'table' && output !== 'json' && output !== 'wide') {
+    const guess = closest(output, ['table', 'wide', 'json']);
+    throw new UsageError(`--output ${JSON.stringify(output)}: use table, wide or json${guess ? ` (did you mean ${guess}?)` : ''}`);
+  }
+  const logFormat = v['log-format'] as string | undefined;
+  if (logFormat !== undefined && !['auto', 'journal', 'text', 'json'].includes(logFormat)) {
+    throw new UsageError(`--log-format ${JSON.stringify(logFormat)}: use auto, journal, text or json`);
+  }
+  return {
+    root: String(v.root),
+    output,
+    verbose: Boolean(v.verbose),
+    ...(typeof v.config === 'string' ? { config: v.config } : {}),
+    ...(logFormat ? { logFormat: logFormat as GlobalOptions['logFormat'] & string } : {}),
+  };
+}
+
+/** Help, or the unknown-command error (with the closest command) when the line names no command. */
+function noCommand(unknown: string | undefined): string {
+  if (!unknown) return help();
+  const guess = closest(unknown, Object.keys(COMMANDS));
+  return `kube-cert-renewer: unknown command ${JSON.stringify(unknown)}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ''}\n`
+    + 'Run \'kube-cert-renewer --help\' for usage.\n';
+}
+
 export async function main(argv: string[], out = (s: string) => process.stdout.write(s), err = (s: string) => process.stderr.write(s)): Promise<number> {
   const commandIndex = argv.findIndex((a) => COMMANDS[a] !== undefined);
   const name = commandIndex >= 0 ? (argv[commandIndex] as string) : undefined;
@@ -184,12 +212,7 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
       out(spec && name ? commandHelp(name, spec) : help());
       return 0;
     }
-    const unknown = parsed.positionals[0];
-    const guess = unknown ? closest(unknown, Object.keys(COMMANDS)) : undefined;
-    const text = unknown
-      ? `kube-cert-renewer: unknown command ${JSON.stringify(unknown)}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ''}\nRun 'kube-cert-renewer --help' for usage.\n`
-      : help();
-    err(errorLines(text, 3, 'auto'));
+    err(errorLines(noCommand(parsed.positionals[0]), 3, 'auto'));
     return 2;
   }
   const positionals = parsed.positionals.filter((p, i) => !(p === name && i === parsed.positionals.indexOf(name)));
@@ -201,22 +224,7 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
   // The log format decides how a command-ending error is written: in journal format every line needs a priority.
   let logFormatUsed: LogFormat = 'auto';
   try {
-    const output = String(v.output);
-    if (output !== 'table' && output !== 'json' && output !== 'wide') {
-      const guess = closest(output, ['table', 'wide', 'json']);
-      throw new UsageError(`--output ${JSON.stringify(output)}: use table, wide or json${guess ? ` (did you mean ${guess}?)` : ''}`);
-    }
-    const logFormat = v['log-format'] as string | undefined;
-    if (logFormat !== undefined && !['auto', 'journal', 'text', 'json'].includes(logFormat)) {
-      throw new UsageError(`--log-format ${JSON.stringify(logFormat)}: use auto, journal, text or json`);
-    }
-    const options: GlobalOptions = {
-      root: String(v.root),
-      output,
-      verbose: Boolean(v.verbose),
-      ...(typeof v.config === 'string' ? { config: v.config } : {}),
-      ...(logFormat ? { logFormat: logFormat as GlobalOptions['logFormat'] & string } : {}),
-    };
+    const options = globalOptions(v);
     if (options.logFormat) logFormatUsed = options.logFormat;
     const ctx = createContext(options, out);
     logFormatUsed = ctx.config.log.format;
