@@ -55,7 +55,7 @@ export async function demoCommand(parent: Context, keep: boolean): Promise<numbe
     buildDemoTree(root, new Date());
     mkdirSync(join(root, 'etc/kube-cert-renewer'), { recursive: true });
     writeFileSync(join(root, 'etc/kube-cert-renewer/config.yaml'), DEMO_CONFIG);
-    const ctx = createContext({ root, output: parent.output, verbose: false, logFormat: 'text' }, parent.print);
+    const ctx = createContext({ root, output: parent.output, verbose: false, logFormat: 'text' }, parent.print, parent.printError);
     Object.defineProperty(ctx, 'log', { value: demoLogger(parent.print) });
     const where = keep ? `in ${root} (kept: demo --keep)` : 'in a temporary directory, DEMO below (removed at the end; keep it with demo --keep)';
     say(`A kubeadm control-plane node ${where}: leaves issued 300 days ago (old kubeadm, notBefore = the CA's), `
@@ -68,7 +68,7 @@ export async function demoCommand(parent: Context, keep: boolean): Promise<numbe
       parent.print(wrap('Verification is off in the demo (restart.verify: false): no control plane runs in the demo tree, so the run '
         + 'annotates the manifests and does not wait for the pods to serve the new certificates. On a node it waits.') + '\n\n');
     }
-    const code = await renewalRun(ctx, { command: 'run', forced: new Set() });
+    const code = await renewalRun(ctx, { command: 'run', named: new Set() });
     say('Status after the run.');
     parent.print(`    kube-cert-renewer --root ${shown} status\n\n`);
     const after = await statusCommand(ctx);
