@@ -99,6 +99,8 @@ function buildDeb(work) {
   writeFile(join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz'), gz('packaging/kube-cert-renewer.8'), 0o644);
   writeFile(join(tree, 'usr/share/doc', NAME, 'copyright'), copyrightText(), 0o644);
   writeFile(join(tree, 'usr/share/doc', NAME, 'changelog.Debian.gz'), gz('packaging/changelog'), 0o644);
+  // The operator guide on the node: the README (configuration, JSON, metrics, CA expiry), compressed as policy asks.
+  writeFile(join(tree, 'usr/share/doc', NAME, 'README.md.gz'), gz('README.md'), 0o644);
   writeFile(join(tree, 'usr/share/lintian/overrides', NAME), readFileSync(join(root, 'packaging/debian/lintian-overrides')), 0o644);
 
   const files = contents(tree);

@@ -35,6 +35,7 @@ describe('the .deb', () => {
       '/lib/systemd/system/kube-cert-renewer.service',
       '/lib/systemd/system/kube-cert-renewer.timer',
       '/usr/bin/kube-cert-renewer',
+      '/usr/share/doc/kube-cert-renewer/README.md.gz',
       '/usr/share/doc/kube-cert-renewer/changelog.Debian.gz',
       '/usr/share/doc/kube-cert-renewer/copyright',
       '/usr/share/lintian/overrides/kube-cert-renewer',
@@ -65,6 +66,7 @@ describe('the .deb', () => {
       'lib/systemd/system/kube-cert-renewer.service: OK',
       'lib/systemd/system/kube-cert-renewer.timer: OK',
       'usr/bin/kube-cert-renewer: OK',
+      'usr/share/doc/kube-cert-renewer/README.md.gz: OK',
       'usr/share/doc/kube-cert-renewer/changelog.Debian.gz: OK',
       'usr/share/doc/kube-cert-renewer/copyright: OK',
       'usr/share/lintian/overrides/kube-cert-renewer: OK',
@@ -72,9 +74,21 @@ describe('the .deb', () => {
     ]);
   });
 
-  it('compresses the man page and changelog with gzip -9n', () => {
+  it('compresses the man page, changelog and README with gzip -9n', () => {
     expectReproducibleGzip(join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz'));
     expectReproducibleGzip(join(tree, 'usr/share/doc/kube-cert-renewer/changelog.Debian.gz'));
+    expectReproducibleGzip(join(tree, 'usr/share/doc/kube-cert-renewer/README.md.gz'));
+  });
+
+  it('ships the operator guide and a man page covering the operator’s questions', () => {
+    const readme = tool('gzip', ['-dc', join(tree, 'usr/share/doc/kube-cert-renewer/README.md.gz')]);
+    expect(readme).toBe(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+    for (const section of ['## When a CA nears expiry', '## Configuration', '### Metrics', '**Backups.**']) expect(readme).toContain(section);
+    const man = tool('gzip', ['-dc', join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz')]);
+    for (const section of ['.SH WHEN A CA NEARS EXPIRY', '.SS Changing the schedule', '.SS Disabling', '.SH BACKUPS', '.SH METRICS',
+      '.SH JSON OUTPUT', '.SH EXIT STATUS', '.SH KUBEADM UPGRADE']) expect(man).toContain(section);
+    expect(man).toContain('backups.keep');
+    expect(man).toContain('x509_read_errors');
   });
 
   it('maintainer scripts enable and start the timer, never the service, and purge config and state only on purge', () => {
@@ -118,6 +132,8 @@ describe('the .rpm', () => {
       '/usr/lib/systemd/system-preset/90-kube-cert-renewer.preset',
       '/usr/lib/systemd/system/kube-cert-renewer.service',
       '/usr/lib/systemd/system/kube-cert-renewer.timer',
+      '/usr/share/doc/kube-cert-renewer',
+      '/usr/share/doc/kube-cert-renewer/README.md',
       '/usr/share/licenses/kube-cert-renewer/copyright',
       '/usr/share/man/man8/kube-cert-renewer.8.gz',
     ]);
