@@ -119,8 +119,9 @@ describe.sequential('the Ansible role on three booted control-plane nodes', () =
     const deb = builtPackage('deb');
     const control = execFileSync('dpkg-deb', ['-f', deb, 'Package', 'Version'], { encoding: 'utf8' });
     const version = /Version: (\S+)/.exec(control)?.[1];
-    const binary = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/bin/kube-cert-renewer | sha256sum', 'sh', deb], { encoding: 'utf8', maxBuffer: 1 << 20 }).split(' ')[0];
-    const timerFile = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xO ./lib/systemd/system/kube-cert-renewer.timer | sha256sum', 'sh', deb], { encoding: 'utf8' }).split(' ')[0];
+    // the program and the packaged timer as the .deb holds them (dpkg-deb), to compare with the nodes' files
+    const [binary, timerFile] = execFileSync('sh', ['-c', 'cd "$2" && dpkg-deb --fsys-tarfile "$1" | tar -x ./usr/bin/kube-cert-renewer ./lib/systemd/system/kube-cert-renewer.timer && sha256sum usr/bin/kube-cert-renewer lib/systemd/system/kube-cert-renewer.timer && rm -r usr lib',
+      'sh', deb, work], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]);
     const configKeys = readmeConfigKeys();
     for (const n of nodes) {
       const c = n.c;
@@ -235,6 +236,9 @@ describe.sequential('the Ansible role on three booted control-plane nodes', () =
     const r = await run(['renew.yml', '-e', 'kube_cert_renewer_renew_all=true']);
     expect(r.code, 'ansible-playbook exit code').toBe(2);
     expectRecap(r, 'cp-1', { failures: 0, changed: 1 });
+    const first = (await status(node('cp-1'))).lastRun;
+    expect(first?.result).toBe('success');
+    expect(first?.renewed.slice().sort(), 'cp-1 renewed everything (renew --all), though nothing was due').toEqual(LEAVES);
     expectRecap(r, 'cp-2', { failures: 1 });
     const gate = r.task('Check that the run succeeded and nothing is expired or failed')['cp-2'];
     expect(String(gate?.msg), 'the gate names what failed').toMatch(/^cp-2: the renewal did not end healthy .*failed .*apiserver.*\/etc\/kubernetes\/pki\/ca\.key: holds no PEM private key/s);
