@@ -4,11 +4,11 @@
 // says build/ already holds them (npm test sets it after the system test built and checked them).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureDebianTools } from '../system/apt.js';
+import { ensureDebianPackages } from '../../scripts/debian-packages.mjs';
 
 export default function setup(): void {
   if (process.getuid?.() !== 0) throw new Error('npm run test:ansible needs root: it boots containers with systemd-nspawn');
-  ensureDebianTools({
+  ensureDebianPackages({
     'systemd-container': 'systemd-nspawn', debootstrap: 'debootstrap', openssl: 'openssl', 'util-linux': 'nsenter',
     'ansible-core': 'ansible-playbook', ansible: 'ansible-community', 'ansible-lint': 'ansible-lint', 'dpkg-dev': 'dpkg-deb',
   });
