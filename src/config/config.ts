@@ -5,8 +5,8 @@
 import { ConfigError } from '../errors.js';
 import { RefusedFileError, readBoundedText } from '../host/read.js';
 import { durationTooLong, parseDuration } from './duration.js';
-import { yamlExpansionProblem } from './yaml-guard.js';
-import { loadYaml, yamlErrorText } from './yaml.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
+import { loadYaml, yamlErrorText } from '../yaml.js';
 
 export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const CONFIG_KIND = 'RenewerConfiguration';

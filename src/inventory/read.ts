@@ -2,17 +2,18 @@
  * Read the host into records: catalog × files. Every failure of one entry is a Problem on that entry's record, so
  * status still reports every other entry.
  */
+import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
-import { yamlErrorText } from '../config/yaml.js';
+import { yamlErrorText } from '../yaml.js';
 import { errorMessage } from '../errors.js';
 import { type HostPaths, hostPathOf, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { type FileKind, RefusedFileError, readBoundedText } from '../host/read.js';
-import { yamlExpansionProblem } from '../config/yaml-guard.js';
-import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';
-import { readDer } from '../pki/der-reader.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
+import { type CertFacts, isSignedBy, keyMatchesCertificate, loadPrivateKey, parseCertificate } from '../pki/certificate.js';
 import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
+import { identityDifferences } from './identity.js';
 import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
 
@@ -71,7 +72,7 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts; chai
 }
 
 interface ParsedKey {
-  der: Buffer;
+  key: KeyObject;
   encoding: KeyEncoding;
 }
 
@@ -83,19 +84,14 @@ function parseKeyText(file: string, text: string): Read<ParsedKey> {
   });
   if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
   try {
-    readDer(found.block.der); // well-formed DER, or a clear problem now rather than a failure later
+    return { ok: true, value: { key: loadPrivateKey(found.block.der, found.encoding), encoding: found.encoding } };
   } catch (err) {
     return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');
   }
-  return { ok: true, value: { der: found.block.der, encoding: found.encoding } };
 }
 
 function keyMatches(cert: CertFacts, key: ParsedKey): boolean {
-  try {
-    return encodedKeyMatchesCertificate(cert, key.der, key.encoding);
-  } catch {
-    return false;
-  }
+  return keyMatchesCertificate(cert, key.key);
 }
 
 /** A file of the PKI or kubeconfig tree on this filesystem, its symbolic links resolved under --root. */
@@ -294,6 +290,13 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
     return record;
   }
   record.cert = credential.cert;
+  const differences = identityDifferences(entry.identity, credential.cert);
+  if (differences.length > 0) {
+    record.problems.push({
+      code: 'identity-differs', file: record.certPath, message: `is not the certificate kubeadm makes for ${entry.name}: ${differences.join('; ')}`,
+      hint: 'renewal keeps this identity as it is; if it is not deliberate, regenerate the certificate with kubeadm',
+    });
+  }
   if (credential.document) record.document = credential.document;
   if (credential.key) {
     record.keyEncoding = credential.key.encoding;

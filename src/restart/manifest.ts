@@ -7,10 +7,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { statSync } from 'node:fs';
 import { readBoundedText } from '../host/read.js';
-import { yamlExpansionProblem } from '../config/yaml-guard.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
 import { HostFileError } from '../errors.js';
 import { writeFileAtomic } from '../host/atomic.js';
-import { dumpYaml, yamlErrorText, yamlLibrary } from '../config/yaml.js';
+import { dumpYaml, yamlErrorText, yamlLibrary } from '../yaml.js';
 
 type Obj = Record<string, unknown>;
 
