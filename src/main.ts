@@ -18,6 +18,8 @@ interface CommandSpec {
   /** The command takes positional arguments (entry names, a run id); the others refuse any. */
   positionals?: boolean;
   options?: Record<string, { type: 'string' | 'boolean'; short?: string; description: string }>;
+  /** More text for `COMMAND --help`. */
+  details?: string;
   run: (ctx: Context, positionals: string[], values: Record<string, unknown>) => Promise<number>;
 }
 
@@ -42,6 +44,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: 'renew NAME... | --all',
     positionals: true,
     options: { all: { type: 'boolean', description: 'renew every entry this node can renew' } },
+    details: `Entries:\n${LEAVES.map((e) => `  ${e.name.padEnd(Math.max(...LEAF_NAMES.map((n) => n.length)))}  ${e.description}`).join('\n')}\n`,
     run: async (ctx, positionals, values) => {
       const all = Boolean(values.all);
       if (all === positionals.length > 0) {
@@ -107,7 +110,8 @@ function commandHelp(name: string, spec: CommandSpec): string {
   const opts = Object.entries(spec.options ?? {})
     .map(([k, o]) => `  ${o.short ? `-${o.short}, ` : ''}--${k}${o.type === 'string' ? ' VALUE' : ''}  ${o.description}`)
     .join('\n');
-  return `Usage: kube-cert-renewer [global options] ${spec.usage}\n\n${spec.summary}\n${opts ? `\nOptions:\n${opts}\n` : ''}\n${GLOBAL_HELP}\n`;
+  const details = spec.details ? `\n${spec.details}` : '';
+  return `Usage: kube-cert-renewer [global options] ${spec.usage}\n\n${spec.summary}\n${opts ? `\nOptions:\n${opts}\n` : ''}${details}\n${GLOBAL_HELP}\n`;
 }
 
 /** Error text for stderr; in journal format every line carries its syslog priority. */
