@@ -9,21 +9,20 @@ import type { Inventory, LeafRecord } from '../inventory/records.js';
 import type { SkippedItem } from '../plan/plan.js';
 import type { ApplyDeps } from './deps.js';
 
-type Log = ApplyDeps['log'];
+type Deps = Pick<ApplyDeps, 'log' | 'paths'>;
 
-/** Each problem of the entry, with host paths (as the node sees them, also under --root). */
-function logLeafProblems(leaf: LeafRecord | undefined, name: string, log: Log, root: string): void {
+/** Every problem of a leaf, logged with host paths. */
+function logLeafProblems(leaf: LeafRecord | undefined, name: string, deps: Deps): void {
   for (const p of leaf?.problems ?? []) {
-    const file = hostPathOf(root, p.file);
-    log.error({ entry: name, file, hint: p.hint }, `${name}: ${file}: ${hostText(root, p.message)}`);
+    const file = hostPathOf(deps.paths.root, p.file);
+    deps.log.error({ entry: name, file, hint: p.hint }, `${name}: ${file}: ${hostText(deps.paths.root, p.message)}`);
   }
 }
 
 /** Logs every skipped entry, each CA problem once; returns the names that fail the run. */
-export function reportSkipped(skipped: SkippedItem[], inventory: Inventory, named: ReadonlySet<string>, deps: Pick<ApplyDeps, 'log' | 'paths'>): string[] {
+export function reportSkipped(skipped: SkippedItem[], inventory: Inventory, named: ReadonlySet<string>, deps: Deps): string[] {
   const failed: string[] = [];
   const log = deps.log;
-  const root = deps.paths.root;
   const heldByCa = new Map<string, string[]>();
   for (const s of skipped) {
     const leaf = inventory.leaves.find((l) => l.entry.name === s.name);
@@ -35,10 +34,10 @@ export function reportSkipped(skipped: SkippedItem[], inventory: Inventory, name
     } else if (s.blocker === 'ca-unavailable' && ca && ca.problems.length > 0 && (s.failure || named.has(s.name))) {
       failed.push(s.name);
       heldByCa.set(ca.entry.name, [...(heldByCa.get(ca.entry.name) ?? []), s.name]);
-      logLeafProblems(leaf, s.name, log, root);
+      logLeafProblems(leaf, s.name, deps);
     } else if (s.failure) {
       failed.push(s.name);
-      logLeafProblems(leaf, s.name, log, root);
+      logLeafProblems(leaf, s.name, deps);
       if (!leaf?.problems.length) log.error({ entry: s.name }, `${s.name}: not renewed: ${s.why}`);
     } else if (named.has(s.name)) {
       // Named on the command line and refused: the request was not carried out.
@@ -51,9 +50,9 @@ export function reportSkipped(skipped: SkippedItem[], inventory: Inventory, name
   for (const [name, entries] of heldByCa) {
     const ca = inventory.cas.find((c) => c.entry.name === name);
     for (const p of ca?.problems ?? []) {
-      const file = hostPathOf(root, p.file);
+      const file = hostPathOf(deps.paths.root, p.file);
       log.error({ ca: name, file, hint: p.hint, entries },
-        `${name} CA: ${file}: ${hostText(root, p.message)}; not renewed because of it: ${entries.join(', ')}`);
+        `${name} CA: ${file}: ${hostText(deps.paths.root, p.message)}; not renewed because of it: ${entries.join(', ')}`);
     }
   }
   return failed;

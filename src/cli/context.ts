@@ -1,6 +1,6 @@
 /** What every command starts from: the root, the validated config, host paths, a logger and the clock. */
-import { type Config, DEFAULT_CONFIG_PATH, configWarnings, loadConfig } from '../config/config.js';
 import { resolve } from 'node:path';
+import { type Config, DEFAULT_CONFIG_PATH, configWarnings, loadConfig } from '../config/config.js';
 import { type HostPaths, hostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { type Logger, createLogger } from '../ops/log.js';
 

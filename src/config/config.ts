@@ -112,19 +112,34 @@ function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+type Fail = (msg: string, hint?: string) => never;
+
+function durationValue(value: unknown, min: number | undefined, fail: Fail): number {
+  const ms = typeof value === 'string' ? parseDuration(value) : value === 0 ? 0 : undefined;
+  const tooLong = typeof value === 'string' ? durationTooLong(value) : undefined;
+  if (tooLong) fail(`${show(value)} is too long`, tooLong);
+  if (ms === undefined) return fail(`${show(value)} is not a duration`, 'write it like 30d, 720h, 90m or 1h30m (0 disables)');
+  if (min !== undefined && ms < min) fail(`${show(value)} is too short`);
+  return ms;
+}
+
+function stringValue(value: unknown, field: Extract<Field, { type: 'string' }>, fail: Fail): string {
+  if (typeof value !== 'string') return fail(`${show(value)} is not a string`);
+  if (value === '' && field.allowEmpty) return value;
+  if (value === '') fail('must not be empty');
+  if (field.absolutePath && !value.startsWith('/')) fail(`${show(value)} is not an absolute path`);
+  if (field.pattern && !field.pattern.test(value)) fail(`${show(value)} is not valid`, field.patternHint);
+  return value;
+}
+
 function coerce(file: string, key: string, field: Field, value: unknown, target: Record<string, unknown>, name: string): void {
   const fail = (msg: string, hint?: string): never => {
     throw new ConfigError(file, key, msg, hint);
   };
   switch (field.type) {
-    case 'duration': {
-      const ms = typeof value === 'string' ? parseDuration(value) : value === 0 ? 0 : undefined;
-      if (typeof value === 'string' && durationTooLong(value)) fail(`${show(value)} is too long`, durationTooLong(value));
-      if (ms === undefined) fail(`${show(value)} is not a duration`, 'write it like 30d, 720h, 90m or 1h30m (0 disables)');
-      if (field.min !== undefined && (ms as number) < field.min) fail(`${show(value)} is too short`);
-      target[name] = ms;
+    case 'duration':
+      target[name] = durationValue(value, field.min, fail);
       return;
-    }
     case 'boolean':
       if (typeof value !== 'boolean') fail(`${show(value)} is not true or false`);
       target[name] = value;
@@ -141,19 +156,9 @@ function coerce(file: string, key: string, field: Field, value: unknown, target:
       }
       target[name] = value;
       return;
-    case 'string': {
-      if (typeof value !== 'string') fail(`${show(value)} is not a string`);
-      const s = value as string;
-      if (s === '' && field.allowEmpty) {
-        target[name] = s;
-        return;
-      }
-      if (s === '') fail('must not be empty');
-      if (field.absolutePath && !s.startsWith('/')) fail(`${show(s)} is not an absolute path`);
-      if (field.pattern && !field.pattern.test(s)) fail(`${show(s)} is not valid`, field.patternHint);
-      target[name] = s;
+    case 'string':
+      target[name] = stringValue(value, field, fail);
       return;
-    }
     case 'strings':
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
         fail(`${show(value)} is not a list of commands`, 'write a YAML list of shell command strings');

@@ -1,13 +1,14 @@
 // The built packages as files: what they hold, how, and their maintainer scripts, read with dpkg-deb, rpm and
 // rpmlint rather than with the script that built them. (Installing and removing the .deb is e2e.test.ts.)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILD_DIR, builtPackage } from './packages.js';
 
 const ROOT = join(BUILD_DIR, '..');
+const SCHEMAS = readdirSync(join(ROOT, 'schemas')).filter((f) => f.endsWith('.schema.json')).sort();
 const tool = (file: string, args: string[], cwd?: string): string =>
   execFileSync(file, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}) });
 const work = mkdtempSync(join(tmpdir(), 'kcr-packages-'));
@@ -40,7 +41,15 @@ describe('the .deb', () => {
       '/usr/share/doc/kube-cert-renewer/copyright',
       '/usr/share/lintian/overrides/kube-cert-renewer',
       '/usr/share/man/man8/kube-cert-renewer.8.gz',
-    ]);
+      ...SCHEMAS.map((f) => `/usr/share/kube-cert-renewer/schemas/${f}`),
+    ].sort());
+  });
+
+  it('ships the JSON contracts byte for byte as in schemas/', () => {
+    expect(SCHEMAS.length).toBeGreaterThanOrEqual(2);
+    for (const f of SCHEMAS) {
+      expect(readFileSync(join(tree, 'usr/share/kube-cert-renewer/schemas', f)).equals(readFileSync(join(ROOT, 'schemas', f))), f).toBe(true);
+    }
   });
 
   it('has a complete control file: version, Installed-Size, shared-library and systemd dependencies', () => {
@@ -71,7 +80,8 @@ describe('the .deb', () => {
       'usr/share/doc/kube-cert-renewer/copyright: OK',
       'usr/share/lintian/overrides/kube-cert-renewer: OK',
       'usr/share/man/man8/kube-cert-renewer.8.gz: OK',
-    ]);
+      ...SCHEMAS.map((f) => `usr/share/kube-cert-renewer/schemas/${f}: OK`),
+    ].sort());
   });
 
   it('compresses the man page, changelog and README with gzip -9n', () => {
@@ -134,6 +144,9 @@ describe('the .rpm', () => {
       '/usr/lib/systemd/system/kube-cert-renewer.timer',
       '/usr/share/doc/kube-cert-renewer',
       '/usr/share/doc/kube-cert-renewer/README.md',
+      '/usr/share/kube-cert-renewer',
+      '/usr/share/kube-cert-renewer/schemas',
+      ...SCHEMAS.map((f) => `/usr/share/kube-cert-renewer/schemas/${f}`),
       '/usr/share/licenses/kube-cert-renewer/copyright',
       '/usr/share/man/man8/kube-cert-renewer.8.gz',
     ]);
