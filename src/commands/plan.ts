@@ -1,5 +1,6 @@
 /** `plan`: what `run` would do now. Reads only; the host is byte-identical afterwards. */
 import type { Context } from '../cli/context.js';
+import { hostText } from '../host/paths.js';
 import { assertControlPlane } from '../inventory/control-plane.js';
 import { readInventory } from '../inventory/read.js';
 import { readState } from '../apply/state.js';
@@ -12,7 +13,7 @@ export async function planCommand(ctx: Context): Promise<number> {
   const inventory = readInventory(ctx.paths);
   assertControlPlane(inventory, ctx.paths);
   const { state, warning } = readState(ctx.paths.stateFile);
-  if (warning) ctx.log.warn(warning);
+  if (warning) ctx.log.warn(hostText(ctx.root, warning));
   const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, now));
   const report = buildPlanReport(plan, ctx.config, ctx.root, now);
   ctx.print(ctx.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : printPlan(report, ctx.config, ctx.output === 'wide'));
