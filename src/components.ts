@@ -156,7 +156,9 @@ function atLeast(tag: string | undefined, since: string): boolean {
  * Pure: does renewing `entries` need `component` restarted, or does it pick them up by itself? `imageTag` is the
  * tag of the component's image in its manifest. An empty `entries` (restarts owed by an interrupted run) restarts.
  */
-export function decideAction(component: Component, entries: string[], mode: 'auto' | 'always', imageTag?: string): ComponentAction {
+export function decideAction(
+  component: Component, entries: string[], mode: 'auto' | 'always', imageTag?: string, budgetMs?: number,
+): ComponentAction {
   const spec = COMPONENT_CATALOG[component];
   const base = { component, entries };
   if (mode === 'always') return { ...base, action: 'restart', why: 'restart.mode is always' };
@@ -173,6 +175,6 @@ export function decideAction(component: Component, entries: string[], mode: 'aut
   }
   const hows = [...new Set(used.map((r) => r.how))].join('; ');
   const proved = used.filter((r) => r.provable).map((r) => r.entry);
-  const proof = proved.length ? `, proved over fresh TLS handshakes within ${spec.reloadBudgetMs / 1000}s` : '';
+  const proof = proved.length ? `, proved over fresh TLS handshakes within ${(budgetMs ?? spec.reloadBudgetMs) / 1000}s` : '';
   return { ...base, action: 'reload', why: `${hows}${proof}`, proved };
 }

@@ -1,6 +1,8 @@
 // Watches etcd members from outside: every 100 ms it asks each member's plain-HTTP /health (the metrics listener
-// kubeadm's own probes use) and records, per member, the intervals it did not answer at all (down: its process was
-// not serving) and the samples where it answered anything but {"health":"true"} (unhealthy: e.g. no leader).
+// kubeadm's own probes use) and records, per member, the intervals its port refused or dropped the connection (down:
+// its process was not serving), the samples where it answered anything but {"health":"true"} (unhealthy: e.g. no
+// leader) and those where it took over 2 s to answer (slow: etcd's health check waits on a read through raft,
+// which stalls while leadership moves; the process is serving).
 // Independent of the product.
 import { request } from 'node:http';
 
@@ -13,12 +15,13 @@ export interface MemberRecord {
   name: string;
   down: Interval[];
   unhealthySamples: number;
+  slowSamples: number;
   samples: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function ask(port: number, timeoutMs: number): Promise<'healthy' | 'unhealthy' | 'down'> {
+function ask(port: number, timeoutMs: number): Promise<'healthy' | 'unhealthy' | 'slow' | 'down'> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path: '/health', timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
@@ -26,7 +29,10 @@ function ask(port: number, timeoutMs: number): Promise<'healthy' | 'unhealthy' |
       res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body) ? 'healthy' : 'unhealthy'));
       res.on('error', () => resolve('down'));
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('timeout', () => {
+      resolve('slow');
+      req.destroy();
+    });
     req.on('error', () => resolve('down'));
     req.end();
   });
@@ -38,7 +44,7 @@ export class EtcdProber {
   private readonly loops: Array<Promise<void>>;
 
   constructor(members: Array<{ name: string; metricsPort: number }>, everyMs = 100) {
-    this.members = members.map((m) => ({ name: m.name, down: [], unhealthySamples: 0, samples: 0 }));
+    this.members = members.map((m) => ({ name: m.name, down: [], unhealthySamples: 0, slowSamples: 0, samples: 0 }));
     this.loops = members.map((m, i) => this.loop(m.metricsPort, this.members[i] as MemberRecord, everyMs));
   }
 
@@ -46,13 +52,14 @@ export class EtcdProber {
     let downSince: number | undefined;
     while (this.running) {
       const at = Date.now();
-      const r = await ask(port, 500);
+      const r = await ask(port, 2_000);
       rec.samples++;
       if (r === 'down') downSince ??= at;
       else {
         if (downSince !== undefined) rec.down.push({ from: downSince, to: at });
         downSince = undefined;
         if (r === 'unhealthy') rec.unhealthySamples++;
+        if (r === 'slow') rec.slowSamples++;
       }
       await sleep(Math.max(0, everyMs - (Date.now() - at)));
     }
