@@ -33,7 +33,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'renew what is due, restart and verify what uses it, roll back on failure (the timer runs this)',
     usage: 'run',
-    run: async (ctx) => (await import('./commands/run.js')).renewalRun(ctx, { command: 'run', forced: new Set() }),
+    run: async (ctx) => (await import('./commands/run.js')).renewalRun(ctx, { command: 'run', named: new Set() }),
   },
   renew: {
     summary: 'renew the named entries now, whatever the policy, then restart and verify',
@@ -52,8 +52,8 @@ const COMMANDS: Record<string, CommandSpec> = {
           `entries: ${LEAF_NAMES.join(', ')}${isCa ? ' (CA rotation is a separate, deliberate operation)' : ''}`,
         );
       }
-      const { renewalRun, parseRenewTargets } = await import('./commands/run.js');
-      return renewalRun(ctx, { command: 'renew', forced: parseRenewTargets(positionals, all), all });
+      const { renewalRun } = await import('./commands/run.js');
+      return renewalRun(ctx, { command: 'renew', named: new Set(positionals), all });
     },
   },
   rollback: {
@@ -169,7 +169,7 @@ export async function main(argv: string[], out = (s: string) => process.stdout.w
       ...(logFormat ? { logFormat: logFormat as GlobalOptions['logFormat'] & string } : {}),
     };
     if (options.logFormat) logFormatUsed = options.logFormat;
-    const ctx = createContext(options, out);
+    const ctx = createContext(options, out, err);
     logFormatUsed = ctx.config.log.format;
     return await spec.run(ctx, positionals, v);
   } catch (e) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { type Fixture, type FixtureOptions } from './helpers/kubeadm-fixture.js';
 import { useTrees } from './helpers/host-trees.js';
 import { keyMatchesCert, readCert } from './helpers/openssl.js';
-import { runCli, runCliAsync, snapshotFiles, statusJson, writeConfig } from './helpers/cli.js';
+import { planJson, runCli, runCliAsync, snapshotFiles, statusJson, writeConfig } from './helpers/cli.js';
 import { type Credential, credentialOf, expectKubeconfigOnlyCredentialsChanged, expectRenewed, stateFile } from './helpers/renewal-checks.js';
 import { processStartTime } from '../src/host/proc.js';
 
@@ -159,9 +159,8 @@ describe('plan', () => {
     const fx = await tree({ notBeforeStyle: 'ca', issuedDaysAgo: 40, kubeletConf: 'embedded' });
     writeConfig(fx.root, 'renewInterval: 30d\nvalidity: 100d\n');
     const snapshot = snapshotFiles(fx.root);
-    const r = runCli(['--root', fx.root, 'plan', '-o', 'json']);
-    expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { kind: string; renew: Array<{ name: string; reasons: string[]; files: string[]; restarts: string[]; newNotAfter: string; oldNotAfter: string }>; restarts: string[] };
+    const { code, report: plan } = planJson(fx.root);
+    expect(code).toBe(0);
     expect(plan.kind).toBe('RenewalPlan');
     expect(plan.renew.map((i) => i.name).sort()).toEqual([...ALL_LOCAL, 'kubelet.conf'].sort());
     expect(plan.renew.find((i) => i.name === 'apiserver')).toMatchObject({

@@ -18,6 +18,7 @@ import type { Component } from '../catalog.js';
 import { writeFileAtomic } from '../host/atomic.js';
 import { type HostPaths, hostPathOf } from '../host/paths.js';
 import type { PreparedRenewal } from './prepare.js';
+import type { EntryRenewal } from './state.js';
 import { faultPoint } from './faults.js';
 
 export const JOURNAL_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
@@ -45,6 +46,8 @@ export interface JournalEntry {
   oldNotAfter: string;
   newNotAfter: string;
   files: JournalFile[];
+  /** The state's record of the renewal that issued the certificate this run replaces, restored on rollback. */
+  previousRenewal?: EntryRenewal;
 }
 
 export interface Journal {
@@ -108,7 +111,10 @@ function writePrivate(file: string, content: string | Buffer): void {
  * Back up every file the renewals replace and stage every new file, then journal `prepared`. Until this returns,
  * nothing on the host has changed.
  */
-export function stageRun(paths: HostPaths, id: string, command: string, now: Date, renewals: PreparedRenewal[], restarts: Component[]): Journal {
+export function stageRun(
+  paths: HostPaths, id: string, command: string, now: Date, renewals: PreparedRenewal[], restarts: Component[],
+  previous: Readonly<Record<string, EntryRenewal>> = {},
+): Journal {
   const dir = runDir(paths, id);
   mkdirPrivate(dir);
   const entries: JournalEntry[] = renewals.map((r) => ({
@@ -128,6 +134,7 @@ export function stageRun(paths: HostPaths, id: string, command: string, now: Dat
       writePrivate(join(dir, file.staged), w.content);
       return file;
     }),
+    ...(previous[r.item.name] ? { previousRenewal: previous[r.item.name] } : {}),
   }));
   const journal: Journal = {
     apiVersion: JOURNAL_API_VERSION, kind: 'RenewalRun', id, command, startedAt: now.toISOString(), phase: 'prepared',

@@ -21,9 +21,11 @@ export interface Context {
   output: 'table' | 'json';
   /** Where command output (tables, JSON) goes. */
   print: (text: string) => void;
+  /** Where log lines and errors go (stderr in the process; captured in in-process tests). */
+  printError: (text: string) => void;
 }
 
-export function createContext(options: GlobalOptions, print: (text: string) => void): Context {
+export function createContext(options: GlobalOptions, print: (text: string) => void, printError: (text: string) => void): Context {
   const explicit = options.config !== undefined;
   // An explicit --config is a path on this machine; the default one lives in the host tree under --root.
   const configFile = explicit ? (options.config as string) : underRoot(options.root, DEFAULT_CONFIG_PATH);
@@ -39,11 +41,12 @@ export function createContext(options: GlobalOptions, print: (text: string) => v
     paths,
     // Created on first use: `status` usually logs nothing and should not pay for loading pino.
     get log(): Logger {
-      log ??= createLogger(config.log);
+      log ??= createLogger({ ...config.log, write: printError });
       return log;
     },
     now: () => new Date(),
     output: options.output,
     print,
+    printError,
   };
 }

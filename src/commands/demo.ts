@@ -28,11 +28,11 @@ export async function demoCommand(parent: Context, keep: boolean): Promise<numbe
     buildDemoTree(root, new Date());
     mkdirSync(join(root, 'etc/kube-cert-renewer'), { recursive: true });
     writeFileSync(join(root, 'etc/kube-cert-renewer/config.yaml'), DEMO_CONFIG);
-    const ctx = createContext({ root, output: parent.output, verbose: false, logFormat: 'text' }, parent.print);
+    const ctx = createContext({ root, output: parent.output, verbose: false, logFormat: 'text' }, parent.print, parent.printError);
     say(`A kubeadm control-plane node in ${root}: leaves issued 300 days ago (old kubeadm, notBefore = the CA's), the API server's expired yesterday.\n    kube-cert-renewer --root ${root} status`);
     await statusCommand(ctx);
     say(`kube-cert-renewer --root ${root} run    (what the systemd timer runs daily)`);
-    const code = await renewalRun(ctx, { command: 'run', forced: new Set() });
+    const code = await renewalRun(ctx, { command: 'run', named: new Set() });
     say(`kube-cert-renewer --root ${root} status    (after the run)`);
     const after = await statusCommand(ctx);
     const annotated = readFileSync(join(root, 'etc/kubernetes/manifests/kube-apiserver.yaml'), 'utf8')

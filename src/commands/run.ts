@@ -1,76 +1,55 @@
 /**
- * `run` (the timer's job) and `renew NAME...|--all`: under the lock, finish any interrupted run, renew what is due
- * (or named), restart and verify exactly the affected components, roll back if they do not come up with the new
- * certificates, then run hooks, record state and write metrics. Exit 0 when all went well, 1 otherwise.
+ * `run` (the timer's job) and `renew NAME...|--all`: under the lock, read → decide → apply → report. Finishing
+ * interrupted runs, renewing, restarting, verifying and rolling back are the apply stage's (src/apply/run.ts); this
+ * command composes the stages, runs the hooks, and records and prints the outcome. Exit 0 when all went well.
  */
 import type { Context } from '../cli/context.js';
 import { LEAVES } from '../catalog.js';
 import { HostFileError, RenewerError, RunFailedError } from '../errors.js';
-import { hostPathOf } from '../host/paths.js';
 import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
 import { type Notifier, createNotifier } from '../ops/notify.js';
-import { decideAll } from '../plan/decide.js';
-import { reportFromHost } from './status.js';
+import type { ApplyDeps } from '../apply/deps.js';
+import { waitForKubeadm } from '../apply/kubeadm-guard.js';
 import { acquireLock } from '../apply/lock.js';
-import { refreshMetrics } from './metrics.js';
+import { recoverInterruptedRuns } from '../apply/recover.js';
+import { type RunOutcome, applyRun } from '../apply/run.js';
+import { reportSkipped } from '../apply/skipped.js';
+import { type State, readState, writeState } from '../apply/state.js';
+import { recordRun } from '../apply/summary.js';
+import { decideAll } from '../plan/decide.js';
 import { buildPlan } from '../plan/plan.js';
-import { prepareRenewals } from '../apply/prepare.js';
-import { type EntryRenewal, type RunSummary, type State, readState, writeState } from '../apply/state.js';
-import {
-  type Journal, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, restoreRun, stageRun, writeJournal,
-} from '../apply/transaction.js';
-import { restartComponents } from '../restart/sequence.js';
+import { refreshMetrics } from './metrics.js';
+import { reportFromHost } from './status.js';
 
 export interface RunOptions {
   command: 'run' | 'renew';
-  /** Entries to renew whatever the policy (`renew`). */
-  forced: ReadonlySet<string>;
-  /** `renew --all`: entries this node cannot renew are skipped quietly rather than reported as refused. */
+  /** Entries named on the command line (`renew NAME...`): only these are renewed, whatever the policy. */
+  named: ReadonlySet<string>;
+  /** `renew --all`: every entry this node can renew, whatever the policy; the others are skipped quietly. */
   all?: boolean;
 }
 
-interface Outcome {
-  runId?: string;
-  renewed: string[];
-  failed: string[];
-  restarted: string[];
-  result: RunSummary['result'];
+export function applyDeps(ctx: Context, notify: Notifier): ApplyDeps {
+  return { paths: ctx.paths, config: ctx.config, log: ctx.log, notify, now: ctx.now };
 }
 
-/** Roll forward runs that died between staging and committing, and return every run whose restarts are owed. */
-function recover(ctx: Context): Journal[] {
-  const owed: Journal[] = [];
-  for (const journal of interruptedRuns(ctx.paths)) {
-    ctx.log.warn({ runId: journal.id, entries: journal.entries.map((e) => e.name) },
-      'finishing a run that was interrupted before all its files were written');
-    commitRun(ctx.paths, journal);
-    owed.push(journal);
-  }
-  for (const journal of listRuns(ctx.paths)) {
-    if ((journal.phase === 'committed' || journal.phase === 'restarting') && !owed.includes(journal)) {
-      ctx.log.warn({ runId: journal.id, restarts: journal.restarts }, 'finishing the restarts of an interrupted run');
-      owed.push(journal);
-    }
-  }
-  return owed;
+/**
+ * kubeadm is running (an upgrade renews certificates and rewrites manifests itself): wait for it, or defer. A deferred
+ * timer run is not a failure (exit 0, nothing written); a deferred `renew` did not do what was asked (exit 1).
+ */
+async function deferredForKubeadm(ctx: Context, opts: RunOptions, deps: ApplyDeps): Promise<boolean> {
+  const kubeadm = await waitForKubeadm(deps);
+  if (!kubeadm) return false;
+  const text = `kubeadm is still running (pid ${kubeadm.pid}): ${opts.command === 'run' ? 'deferring to the next timer run' : 'not renewing'}; nothing was changed`;
+  ctx.log.warn({ pid: kubeadm.pid, command: kubeadm.command }, text);
+  await deps.notify(text);
+  return true;
 }
 
-function recordRenewals(state: State, journal: Journal, now: Date): void {
-  for (const e of journal.entries) {
-    const r: EntryRenewal = {
-      renewedAt: now.toISOString(), runId: journal.id, oldSerial: e.oldSerial, newSerial: e.newSerial,
-      oldNotAfter: e.oldNotAfter, newNotAfter: e.newNotAfter,
-    };
-    state.entries[e.name] = r;
-    state.renewalsTotal[e.name] = (state.renewalsTotal[e.name] ?? 0) + 1;
-  }
-}
-
-async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier, state: State): Promise<Outcome> {
-  const log = ctx.log;
-  const owed = recover(ctx);
-  const now = ctx.now();
+/** read → decide → apply, under the lock. */
+async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, state: State): Promise<RunOutcome> {
+  const owed = recoverInterruptedRuns(deps);
   const inventory = readInventory(ctx.paths);
   if (inventory.cas.every((c) => c.state !== 'present') && inventory.leaves.every((l) => l.state !== 'present')) {
     throw new HostFileError(
@@ -79,93 +58,22 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, notify: Notifier,
       'install kube-cert-renewer on kubeadm control-plane nodes only, or point paths.pki and paths.kubernetes at the PKI',
     );
   }
-  const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, now, opts.forced));
-  const outcome: Outcome = { renewed: [], failed: [], restarted: [], result: 'success' };
-
-  for (const s of plan.skipped) {
-    if (s.failure) {
-      outcome.failed.push(s.name);
-      const leaf = inventory.leaves.find((l) => l.entry.name === s.name);
-      for (const p of leaf?.problems ?? []) log.error({ entry: s.name, file: p.file, hint: p.hint }, `${s.name}: ${p.file}: ${p.message}`);
-      if (!leaf?.problems.length) log.error({ entry: s.name }, `${s.name}: not renewed: ${s.why}`);
-    } else if (opts.forced.has(s.name) && !opts.all) {
-      // Named on the command line and refused: the request was not carried out.
-      outcome.failed.push(s.name);
-      log.error({ entry: s.name, blocker: s.blocker }, `${s.name}: not renewed: ${s.why}`);
-    } else if (s.due) {
-      log.warn({ entry: s.name, blocker: s.blocker }, `${s.name}: due but not renewed here: ${s.why}`);
-    }
-  }
-
-  const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
+  const forced = opts.all ? new Set(LEAVES.map((l) => l.name)) : opts.named;
+  const scope = opts.command === 'renew' && !opts.all ? opts.named : undefined;
+  const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, ctx.now(), forced), scope);
+  const failed = reportSkipped(plan.skipped, inventory.leaves, opts.named, deps);
   if (plan.items.length === 0 && owed.length === 0) {
-    log.info({ checked: managed }, 'nothing to renew');
-    return outcome;
+    const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
+    ctx.log.info({ checked: managed }, 'nothing to renew');
+    return { renewed: [], failed, restarted: [], result: 'success' };
   }
-
-  let journal: Journal | undefined;
-  let previous: State['entries'] = {};
-  if (plan.items.length > 0) {
-    await notify(`renewing ${plan.items.length} of ${managed}`);
-    log.info({ entries: plan.items.map((i) => i.name) }, `renewing ${plan.items.length} of ${managed} certificates`);
-    const { prepared, failed } = await prepareRenewals(inventory, plan.items, now);
-    for (const f of failed) {
-      outcome.failed.push(f.item.name);
-      log.error({ entry: f.item.name }, `${f.item.name}: renewal failed: ${f.error}`);
-    }
-    if (prepared.length > 0) {
-      const restarts = ctx.config.restart.enabled ? [...new Set(prepared.flatMap((p) => p.item.restarts))] : [];
-      journal = stageRun(ctx.paths, newRunId(now), opts.command, now, prepared, restarts);
-      outcome.runId = journal.id;
-      commitRun(ctx.paths, journal);
-      previous = structuredClone(state.entries);
-      recordRenewals(state, journal, now);
-      writeState(ctx.paths.stateFile, state);
-      for (const p of prepared) {
-        outcome.renewed.push(p.item.name);
-        log.info({
-          entry: p.item.name, reasons: p.item.reasons, oldSerial: p.item.oldSerial, newSerial: p.newSerial,
-          oldNotAfter: p.item.oldNotAfter.toISOString(), newNotAfter: p.newNotAfter.toISOString(),
-          files: p.writes.map((w) => hostPathOf(ctx.root, w.path)), runId: journal.id,
-        }, `renewed ${p.item.name}`);
-        if (p.item.cappedByCa) log.warn({ entry: p.item.name }, `${p.item.name}: validity capped at its CA's expiry; plan a CA rotation`);
-      }
-    }
-  }
-
-  const result = await restartComponents(ctx, notify, journal, owed);
-  outcome.restarted = result.restarted;
-  if (!result.ok) {
-    outcome.result = result.rolledBack ? 'rolled-back' : 'failure';
-    if (result.rolledBack && journal) {
-      // The restored certificates are the ones the state remembered before this run.
-      for (const e of journal.entries) {
-        const before = previous[e.name];
-        if (before) state.entries[e.name] = before;
-        else delete state.entries[e.name];
-        state.renewalsTotal[e.name] = Math.max(0, (state.renewalsTotal[e.name] ?? 1) - 1);
-      }
-      outcome.failed.push(...journal.entries.map((e) => e.name));
-      outcome.renewed = [];
-    }
-  }
-  for (const j of owed) {
-    j.phase = 'done';
-    writeJournal(ctx.paths, j);
-  }
-  if (journal && journal.phase !== 'rolled-back' && journal.phase !== 'failed') {
-    journal.phase = 'done';
-    writeJournal(ctx.paths, journal);
-  }
-  const pruned = pruneRuns(ctx.paths, ctx.config.backups.keep);
-  if (pruned.length) log.debug({ pruned }, 'removed old backups');
-  return outcome;
+  const outcome = await applyRun(plan, inventory, state, deps, { command: opts.command, owed });
+  return { ...outcome, failed: [...failed, ...outcome.failed] };
 }
 
 export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number> {
   const notify = createNotifier();
   const startedAt = ctx.now();
-  const log = ctx.log;
   if (ctx.config.mode === 'monitor') {
     if (opts.command === 'renew') {
       throw new RunFailedError(`mode is monitor in ${ctx.configFile}: nothing is written`, 'set mode: renew to let kube-cert-renewer renew certificates');
@@ -174,17 +82,17 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
   }
   await notify('waiting for the lock');
   const lock = await acquireLock(ctx.paths.lockFile, opts.command);
-  let outcome: Outcome;
-  let state: State;
   try {
+    if (await deferredForKubeadm(ctx, opts, applyDeps(ctx, notify))) return opts.command === 'run' ? 0 : 1;
     const read = readState(ctx.paths.stateFile);
-    if (read.warning) log.warn(read.warning);
-    state = read.state;
+    if (read.warning) ctx.log.warn(read.warning);
+    const state = read.state;
+    let outcome: RunOutcome;
     try {
-      outcome = await renewAndRestart(ctx, opts, notify, state);
+      outcome = await renewAndRestart(ctx, opts, applyDeps(ctx, notify), state);
     } catch (err) {
       const text = err instanceof RenewerError ? err.describe().replace(/\n\s*/g, ' ') : (err as Error).message;
-      log.error(`run failed: ${text}`);
+      ctx.log.error(`run failed: ${text}`);
       outcome = { renewed: [], failed: ['run'], restarted: [], result: 'failure' };
     }
     let hooksFailed = 0;
@@ -192,25 +100,13 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
       await notify('running post-renew hooks');
       hooksFailed = await runPostRenewHooks(ctx.config.hooks.postRenew, {
         runId: outcome.runId ?? '', renewed: outcome.renewed, restarted: outcome.restarted, root: ctx.root,
-      }, ctx.config.hooks.timeout, log);
+      }, ctx.config.hooks.timeout, ctx.log);
     }
-    const ok = outcome.result === 'success' && outcome.failed.length === 0 && hooksFailed === 0;
-    const finishedAt = ctx.now();
-    state.lastRun = {
-      id: outcome.runId ?? `${opts.command}-${startedAt.toISOString()}`,
-      command: opts.command, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(),
-      result: ok ? 'success' : outcome.result === 'success' ? 'failure' : outcome.result,
-      renewed: outcome.renewed, failed: hooksFailed ? [...outcome.failed, 'hooks'] : outcome.failed, restarted: outcome.restarted,
-    };
-    state.runsTotal += 1;
-    if (ok) state.lastSuccessAt = finishedAt.toISOString();
-    else state.failuresTotal += 1;
+    const { ok, summary, failed } = recordRun(state, { command: opts.command, startedAt, finishedAt: ctx.now(), outcome, hooksFailed });
     writeState(ctx.paths.stateFile, state);
     refreshMetrics(ctx, state);
-    const failed = hooksFailed ? [...outcome.failed, 'hooks'] : outcome.failed;
-    const summary = `${ok ? 'run succeeded' : 'run failed'}: renewed ${outcome.renewed.length}, restarted ${outcome.restarted.length}, failed ${failed.length}`;
-    if (ok) log.info({ renewed: outcome.renewed, restarted: outcome.restarted }, summary);
-    else log.error({ renewed: outcome.renewed, restarted: outcome.restarted, failed }, summary);
+    if (ok) ctx.log.info({ renewed: outcome.renewed, restarted: outcome.restarted }, summary);
+    else ctx.log.error({ renewed: outcome.renewed, restarted: outcome.restarted, failed }, summary);
     await notify(summary);
     return ok ? 0 : 1;
   } finally {
@@ -229,9 +125,4 @@ async function monitorRun(ctx: Context, notify: Notifier): Promise<number> {
   refreshMetrics(ctx, state, report);
   await notify(`monitor: ${report.summary.due} due, ${report.summary.problems} problems`);
   return report.summary.healthy ? 0 : 1;
-}
-
-export function parseRenewTargets(positionals: string[], all: boolean): Set<string> {
-  if (all) return new Set(LEAVES.map((l) => l.name));
-  return new Set(positionals);
 }

@@ -30,6 +30,8 @@ export interface Config {
   paths: { kubernetes: string; pki: string; manifests: string; state: string };
   backups: { keep: number };
   log: { format: LogFormat; level: LogLevel };
+  /** While a kubeadm process runs on the node (upgrade, certs renew, init phase), wait this long (ms), then defer. */
+  kubeadm: { wait: number };
 }
 
 export interface RestartConfig {
@@ -73,6 +75,7 @@ export function defaultConfig(): Config {
     },
     backups: { keep: 10 },
     log: { format: 'auto', level: 'info' },
+    kubeadm: { wait: 5 * 60_000 },
   };
 }
 
@@ -130,6 +133,7 @@ const SCHEMA: Record<string, Field> = {
       level: { type: 'enum', values: ['debug', 'info', 'warn', 'error'] },
     },
   },
+  kubeadm: { type: 'section', fields: { wait: { type: 'duration' } } },
 };
 
 function show(value: unknown): string {

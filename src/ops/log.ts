@@ -55,10 +55,9 @@ export function renderLine(json: string, format: 'journal' | 'text'): string {
 }
 
 class LineWriter {
-  constructor(private readonly fd: number, private readonly format: 'journal' | 'text' | 'json') {}
+  constructor(private readonly sink: (text: string) => void, private readonly format: 'journal' | 'text' | 'json') {}
   write(line: string): boolean {
-    const out = this.format === 'json' ? line : renderLine(line, this.format);
-    writeSync(this.fd, out);
+    this.sink(this.format === 'json' ? line : renderLine(line, this.format));
     return true;
   }
 }
@@ -75,7 +74,8 @@ function loadPino(): Pino {
   return require('pino') as Pino;
 }
 
-export function createLogger(options: { format: LogFormat; level: LogLevel; fd?: number }): Logger {
+/** @param options.write where the lines go (the error stream `main` was given); stderr, synchronously, by default. */
+export function createLogger(options: { format: LogFormat; level: LogLevel; write?: (text: string) => void }): Logger {
   const format = resolveFormat(options.format);
   const pino = loadPino();
   return pino(
@@ -88,6 +88,6 @@ export function createLogger(options: { format: LogFormat; level: LogLevel; fd?:
         remove: true,
       },
     },
-    new LineWriter(options.fd ?? 2, format),
+    new LineWriter(options.write ?? ((text) => writeSync(2, text)), format),
   );
 }

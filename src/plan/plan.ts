@@ -48,12 +48,17 @@ function isFailure(leaf: LeafRecord, d: Decision): boolean {
   return leaf.problems.length > 0 && d.blocker !== 'not-applicable';
 }
 
-export function buildPlan(inventory: Inventory, decisions: Decision[]): RenewalPlan {
+/**
+ * @param scope when given (`renew NAME...`), only these entries are planned — renewed or reported as skipped — however
+ *   due the others are, as kubeadm's `certs renew NAME` does.
+ */
+export function buildPlan(inventory: Inventory, decisions: Decision[], scope?: ReadonlySet<string>): RenewalPlan {
   const items: PlanItem[] = [];
   const skipped: SkippedItem[] = [];
   inventory.leaves.forEach((leaf, i) => {
     const d = decisions[i];
     if (!d || leaf.state === 'not-applicable') return;
+    if (scope && !scope.has(leaf.entry.name)) return;
     if (d.renew && leaf.cert && d.newNotAfter) {
       items.push({
         name: leaf.entry.name,

@@ -126,6 +126,49 @@ export function blockerText(blocker: Blocker): string {
   return BLOCKER_TEXT[blocker];
 }
 
+/** Why the dates (or the operator) call for a renewal; the kubelet's own rotation leaves only "expired". */
+function dueReasons(remaining: number, age: number | undefined, policy: Policy, forced: boolean, blocker: Blocker | undefined): DueReason[] {
+  const reasons: DueReason[] = [];
+  if (forced) reasons.push('forced');
+  if (remaining <= 0) reasons.push('expired');
+  else if (policy.renewBefore > 0 && remaining < policy.renewBefore) reasons.push('deadline');
+  if (policy.renewInterval > 0 && age !== undefined && age >= policy.renewInterval) reasons.push('interval');
+  // The kubelet renews its own client certificate well before expiry: only an expired one concerns us (its
+  // rotation is broken), never the interval or deadline meant for certificates we renew.
+  if (blocker === 'rotated-by-kubelet') return reasons.filter((r) => r === 'expired');
+  return reasons;
+}
+
+/** The notAfter a renewal now would get (capped at the CA's expiry), or the CA-side blocker that prevents it. */
+function newExpiry(
+  certNotAfter: Date, caNotAfter: Date, t: number, policy: Policy, due: boolean, forced: boolean,
+): { newNotAfter?: Date; cappedByCa: boolean; blocker?: Blocker } {
+  const wanted = t + policy.validity;
+  const caEnd = caNotAfter.getTime();
+  if (caEnd <= t) return { cappedByCa: false, blocker: 'ca-expired' };
+  const cappedByCa = wanted > caEnd;
+  const newNotAfter = new Date(Math.min(wanted, caEnd));
+  // Renewing again would not move the expiry: the CA, not the leaf, is what needs attention.
+  if (cappedByCa && !forced && due && newNotAfter.getTime() - certNotAfter.getTime() < DAY) {
+    return { newNotAfter, cappedByCa, blocker: 'ca-expiring' };
+  }
+  return { newNotAfter, cappedByCa };
+}
+
+function whyText(reasons: DueReason[], remaining: number, age: number | undefined, policy: Policy, blocker: Blocker | undefined, cappedByCa: boolean): string {
+  const parts: string[] = [];
+  if (reasons.includes('forced')) parts.push('renewal requested');
+  if (reasons.includes('expired')) parts.push(`expired ${days(-remaining)} ago`);
+  if (reasons.includes('deadline')) parts.push(`${days(remaining)} left < renewBefore ${days(policy.renewBefore)}`);
+  if (reasons.includes('interval') && age !== undefined) {
+    parts.push(`issued ${days(age)} ago ≥ renewInterval ${days(policy.renewInterval)}`);
+  }
+  if (reasons.length === 0) parts.push('not due');
+  if (blocker) parts.push(blockerText(blocker));
+  else if (reasons.length > 0 && cappedByCa) parts.push('validity capped at the CA’s expiry');
+  return parts.join('; ');
+}
+
 export function decide(
   leaf: LeafRecord,
   ca: CaRecord | undefined,
@@ -148,56 +191,22 @@ export function decide(
   const issued = issuedAt(leaf, ca, memory, now);
   const age = issued ? t - issued.at.getTime() : undefined;
   const remaining = cert.notAfter.getTime() - t;
-  const reasons: DueReason[] = [];
-  if (forced) reasons.push('forced');
-  if (remaining <= 0) reasons.push('expired');
-  else if (policy.renewBefore > 0 && remaining < policy.renewBefore) reasons.push('deadline');
-  if (policy.renewInterval > 0 && age !== undefined && age >= policy.renewInterval) reasons.push('interval');
-  // The kubelet renews its own client certificate well before expiry: only an expired one concerns us (its
-  // rotation is broken), never the interval or deadline meant for certificates we renew.
-  if (blocker === 'rotated-by-kubelet') {
-    for (const r of ['interval', 'deadline', 'forced'] as const) if (reasons.includes(r)) reasons.splice(reasons.indexOf(r), 1);
-  }
-
-  let newNotAfter: Date | undefined;
-  let cappedByCa = false;
-  if (ca?.cert && !blocker) {
-    const wanted = t + policy.validity;
-    const caEnd = ca.cert.notAfter.getTime();
-    if (caEnd <= t) blocker = 'ca-expired';
-    else {
-      cappedByCa = wanted > caEnd;
-      newNotAfter = new Date(Math.min(wanted, caEnd));
-      // Renewing again would not move the expiry: the CA, not the leaf, is what needs attention.
-      if (cappedByCa && !forced && reasons.length > 0 && newNotAfter.getTime() - cert.notAfter.getTime() < DAY) {
-        blocker = 'ca-expiring';
-      }
-    }
-  }
-
+  const reasons = dueReasons(remaining, age, policy, forced, blocker);
   const due = reasons.length > 0;
-  const parts: string[] = [];
-  if (reasons.includes('forced')) parts.push('renewal requested');
-  if (reasons.includes('expired')) parts.push(`expired ${days(-remaining)} ago`);
-  if (reasons.includes('deadline')) parts.push(`${days(remaining)} left < renewBefore ${days(policy.renewBefore)}`);
-  if (reasons.includes('interval') && age !== undefined) {
-    parts.push(`issued ${days(age)} ago ≥ renewInterval ${days(policy.renewInterval)}`);
-  }
-  if (!due) parts.push('not due');
-  if (blocker) parts.push(blockerText(blocker));
-  else if (due && cappedByCa) parts.push('validity capped at the CA’s expiry');
+  const expiry = ca?.cert && !blocker ? newExpiry(cert.notAfter, ca.cert.notAfter, t, policy, due, forced) : { cappedByCa: false };
+  blocker ??= expiry.blocker;
 
   const decision: Decision = {
-    name, due, reasons, renew: due && !blocker, age, remaining, why: parts.join('; '),
+    name, due, reasons, renew: due && !blocker, age, remaining, why: whyText(reasons, remaining, age, policy, blocker, expiry.cappedByCa),
   };
   if (issued) {
     decision.issuedAt = issued.at;
     decision.issuedAtSource = issued.source;
   }
   if (blocker) decision.blocker = blocker;
-  if (newNotAfter) {
-    decision.newNotAfter = newNotAfter;
-    decision.cappedByCa = cappedByCa;
+  if (expiry.newNotAfter) {
+    decision.newNotAfter = expiry.newNotAfter;
+    decision.cappedByCa = expiry.cappedByCa;
   }
   return decision;
 }

@@ -4,6 +4,9 @@ import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PlanReport } from '../../src/report/plan.js';
+import type { CertificateReport, StatusReport } from '../../src/report/status.js';
+import { assertMatchesSchema } from './schemas.js';
 
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'kube-cert-renewer.cjs');
 
@@ -35,53 +38,25 @@ export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   });
 }
 
-/** `status -o json` as an object, with the exit code. */
+/** `status -o json` as an object, with the exit code; the output is validated against schemas/status.schema.json. */
 export function statusJson(root: string, extra: string[] = []): { code: number; report: StatusJson; stderr: string } {
   const r = runCli(['--root', root, ...extra, 'status', '-o', 'json']);
-  return { code: r.code, report: JSON.parse(r.stdout) as StatusJson, stderr: r.stderr };
+  const report = JSON.parse(r.stdout) as StatusJson;
+  assertMatchesSchema('status', report);
+  return { code: r.code, report, stderr: r.stderr };
 }
 
-export interface CertJson {
-  name: string;
-  state: string;
-  path: string;
-  optional: boolean;
-  certificateAuthority: string;
-  externallyManaged: boolean;
-  managedBy: string;
-  subject?: string;
-  serial?: string;
-  notBefore?: string;
-  notAfter?: string;
-  residualSeconds?: number;
-  expired?: boolean;
-  issuedAt?: string;
-  issuedAtSource?: string;
-  due: boolean;
-  reasons: string[];
-  renewable: boolean;
-  blocker?: string;
-  why: string;
-  restarts: string[];
-  key?: { algorithm: string; bits: number; encoding?: string; matchesCertificate?: boolean };
-  signedByCA?: boolean;
-  dnsNames?: string[];
-  ipAddresses?: string[];
-  extKeyUsage?: string[];
-  keyUsage?: string[];
-  problems: Array<{ code: string; file: string; message: string; hint: string }>;
-  lastRenewal?: { renewedAt: string; newSerial: string };
+/** `plan -o json` as an object, with the exit code; validated against schemas/plan.schema.json. */
+export function planJson(root: string, extra: string[] = []): { code: number; report: PlanReport; stderr: string } {
+  const r = runCli(['--root', root, ...extra, 'plan', '-o', 'json']);
+  const report = JSON.parse(r.stdout) as PlanReport;
+  assertMatchesSchema('plan', report);
+  return { code: r.code, report, stderr: r.stderr };
 }
 
-export interface StatusJson {
-  apiVersion: string;
-  kind: string;
-  topology: { localEtcd: boolean };
-  certificates: CertJson[];
-  certificateAuthorities: Array<{ name: string; state: string; path: string; externallyManaged: boolean; notAfter?: string; serial?: string; problems: unknown[] }>;
-  summary: { due: number; expired: number; problems: number; healthy: boolean };
-  problems: Array<{ entry: string; code: string; file: string; message: string }>;
-}
+/** The JSON contracts' types are the report types themselves; the schemas check that the output keeps them. */
+export type StatusJson = StatusReport;
+export type CertJson = CertificateReport;
 
 export function writeConfig(root: string, yamlText: string): string {
   const file = join(root, 'etc/kube-cert-renewer/config.yaml');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, createKubeadmTree, extractKubeconfigCredentials, writeTempPem } from '../helpers/kubeadm-fixture.js';
 import { expectSameIdentity, expectSignedBy, readCert } from '../helpers/openssl.js';
+import { assertMatchesSchema } from '../helpers/schemas.js';
 import { Systemd, readTimer } from '../../src/ops/systemd.js';
 import { Container } from './container.js';
 import { builtPackage } from './packages.js';
@@ -55,7 +56,11 @@ describe.sequential('kube-cert-renewer on a booted Debian 12 with systemd (syste
   };
   const serialOnDisk = (inside: string): string => readCert(c.path(inside)).serial;
   // status exits 1 when something is expired or broken; the JSON is printed either way
-  const statusJson = async (): Promise<StatusView> => JSON.parse((await c.exec(['kube-cert-renewer', 'status', '-o', 'json'])).stdout) as StatusView;
+  const statusJson = async (): Promise<StatusView> => {
+    const report = JSON.parse((await c.exec(['kube-cert-renewer', 'status', '-o', 'json'])).stdout) as StatusView;
+    assertMatchesSchema('status', report); // the packaged executable keeps the contract too
+    return report;
+  };
   const serials = (): Record<string, string> => Object.fromEntries(fx.entries.filter((e) => e.kind !== 'ca').map((e) => {
     if (e.kind === 'kubeconfig') {
       const creds = extractKubeconfigCredentials(e.kubeconfigPath as string, fx.root);

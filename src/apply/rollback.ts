@@ -1,0 +1,68 @@
+/**
+ * Roll back one finished run: restore its backups (bytes, mode, owner), make the state describe the restored
+ * certificates (the same undo the automatic rollback uses), mark the journal, and bounce what the run bounced. The
+ * caller holds the run lock and has checked that rolling back is safe.
+ */
+import { RunFailedError, UsageError } from '../errors.js';
+import { inRestartOrder, bounceInOrder } from '../restart/sequence.js';
+import type { ApplyDeps } from './deps.js';
+import { readState, writeState } from './state.js';
+import { type Journal, restoreRun, writeJournal } from './transaction.js';
+import { undoRenewals } from './undo.js';
+
+/**
+ * The run to roll back: the named one (`named`, read from its journal), or the latest that wrote files and is not
+ * rolled back. Refuses, unless forced, when the certificates it replaced have expired or a later run renewed the
+ * same entries.
+ */
+export function chooseRunToRollBack(
+  runs: Journal[], named: Journal | undefined, runId: string | undefined, backups: string, now: Date, force: boolean,
+): Journal {
+  const journal = runId
+    ? named
+    : [...runs].reverse().find((j) => j.phase !== 'rolled-back' && j.phase !== 'prepared' && j.entries.length > 0);
+  if (!journal) {
+    const known = runs.map((j) => `${j.id} (${j.phase})`).join(', ') || 'none';
+    throw new UsageError(runId ? `no run ${runId} in ${backups}` : `no run to roll back in ${backups}`, `runs on record: ${known}`);
+  }
+  if (journal.phase === 'rolled-back') throw new RunFailedError(`run ${journal.id} is already rolled back`);
+  if (journal.phase === 'prepared') throw new RunFailedError(`run ${journal.id} never wrote its files`, 'run `kube-cert-renewer run` to finish it');
+  const expired = journal.entries.filter((e) => Date.parse(e.oldNotAfter) <= now.getTime());
+  if (expired.length && !force) {
+    throw new RunFailedError(
+      `the certificates run ${journal.id} replaced have expired: ${expired.map((e) => e.name).join(', ')}`,
+      'restoring them would break the cluster; pass --force to do it anyway',
+    );
+  }
+  const newer = runs.filter((j) => j.id > journal.id && j.phase !== 'rolled-back' && j.entries.some((e) => journal.entries.some((x) => x.name === e.name)));
+  if (newer.length && !force) {
+    throw new RunFailedError(`later runs renewed the same entries: ${newer.map((j) => j.id).join(', ')}`, 'roll those back first, or pass --force');
+  }
+  return journal;
+}
+
+export type RollbackOutcome = { ok: true; restarted: string[] } | { ok: false; component: string; reason: string };
+
+/** Restore `journal`'s files and state. `runs` are every journaled run, for the state undo. */
+export function restoreFilesAndState(journal: Journal, runs: Journal[], deps: ApplyDeps): void {
+  deps.log.warn({ runId: journal.id, entries: journal.entries.map((e) => e.name) }, `rolling back run ${journal.id}`);
+  restoreRun(deps.paths, journal);
+  const { state } = readState(deps.paths.stateFile);
+  undoRenewals(state, journal, runs);
+  writeState(deps.paths.stateFile, state);
+  journal.phase = 'rolled-back';
+  writeJournal(deps.paths, journal);
+}
+
+/** Bounce, in order, what the rolled-back run bounced (or would have), so the restored certificates are served. */
+export async function restartAfterRollback(journal: Journal, deps: ApplyDeps): Promise<RollbackOutcome> {
+  const components = inRestartOrder(journal.restarted.length ? journal.restarted : journal.restarts);
+  if (!deps.config.restart.enabled || components.length === 0) {
+    deps.log.info({ runId: journal.id }, `restored ${journal.entries.length} entries; nothing to restart`);
+    return { ok: true, restarted: [] };
+  }
+  const result = await bounceInOrder(deps, components, () => undefined);
+  if (!result.ok) return { ok: false, component: result.component, reason: result.reason };
+  deps.log.info({ runId: journal.id, restarted: components }, `rolled back run ${journal.id}`);
+  return { ok: true, restarted: components };
+}
