@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fixture, createKubeadmTree } from './helpers/kubeadm-fixture.js';
-import { runCliAsync, snapshotFiles, writeConfig } from './helpers/cli.js';
+import { runCli, runCliAsync, snapshotFiles, statusJson, writeConfig } from './helpers/cli.js';
 import { type FakeApiserver, startFakeApiserver } from './helpers/fake-apiserver.js';
 import { freePorts } from './helpers/ports.js';
 import { pemToDer, servedCertDer } from './helpers/served-cert.js';
@@ -60,6 +60,12 @@ describe('auto: reload instead of restart where the component reloads by itself'
     const decided = events(r.stderr).find((e) => e.component === 'kube-apiserver' && e.action === 'reload');
     expect(String(decided?.why)).toMatch(/watches its serving certificate file/);
     expect(journal(fx.root)).toMatchObject({ phase: 'done', actions: [{ component: 'kube-apiserver', action: 'reload' }] });
+    // status says what the last run did per component, and why
+    const { report } = statusJson(fx.root);
+    expect((report as unknown as { lastRun: { actions: unknown } }).lastRun.actions).toEqual([
+      { component: 'kube-apiserver', action: 'reload', why: expect.stringMatching(/watches its serving certificate file/) as unknown },
+    ]);
+    expect(runCli(['--root', fx.root, 'status']).stdout).toMatch(/^ {2}kube-apiserver: reloaded, not restarted \(kube-apiserver watches/m);
 
     const rb = await runCliAsync(['--root', fx.root, '--log-format', 'json', 'rollback']);
     expect(rb.code, rb.stderr).toBe(0);

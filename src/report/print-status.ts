@@ -53,6 +53,7 @@ export function printStatus(r: StatusReport): string {
   }
   if (r.lastRun) {
     facts.push(`Last run ${r.lastRun.id}: ${r.lastRun.result} at ${r.lastRun.finishedAt}, renewed ${r.lastRun.renewed.length}, failed ${r.lastRun.failed.length}.`);
+    for (const a of r.lastRun.actions ?? []) facts.push(`  ${a.component}: ${a.action === 'reload' ? 'reloaded, not restarted' : 'restarted'} (${a.why})`);
   }
   out.push(facts.join('\n') + '\n');
   if (r.problems.length > 0) {

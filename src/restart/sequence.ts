@@ -16,6 +16,8 @@ export interface SequenceResult {
   ok: boolean;
   rolledBack: boolean;
   restarted: Component[];
+  /** What was done per component (reload or restart) and why, as recorded in the journal. */
+  actions?: Array<{ component: Component; action: 'reload' | 'restart'; why: string }>;
 }
 
 /** Previous certificates must stay valid at least this long to be worth rolling back to. */
@@ -67,7 +69,8 @@ export async function restartComponents(
     return { ok: true, rolledBack: false, restarted: [] };
   }
   const actions = actionsFor(deps, journal, wanted, owed);
-  return withRestartGate(deps, journal, actions, (step) => stepAll(step, journal, wanted, actions));
+  const result = await withRestartGate(deps, journal, actions, (step) => stepAll(step, journal, wanted, actions));
+  return { ...result, actions: journal?.actions ?? actions.map(({ component, action, why }) => ({ component, action, why })) };
 }
 
 async function stepAll(deps: StepDeps, journal: Journal | undefined, wanted: Component[], actions: ComponentAction[]): Promise<SequenceResult> {
