@@ -6,12 +6,15 @@
 //            vs  a shell script making the same 11 keys and 11 signatures with the openssl CLI
 //   memory   peak RSS of both commands
 //   binary   the single executable's start-up, when build/kube-cert-renewer exists (npm run build:binary)
+//   availability  three real etcd members renewing at once, auto vs always: seconds each member was not serving,
+//            seconds two were down together, restarts made (scripts/bench-availability.mjs; BENCH_AVAILABILITY=0 skips)
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { availabilityRows } from './bench-availability.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(repo, 'dist/kube-cert-renewer.cjs');
@@ -131,6 +134,8 @@ if (existsSync(BINARY)) {
   }
   rows.push(['single binary: status', `${median(bin).toFixed(0)} ms`, `node -e 0: ${median(binBare).toFixed(0)} ms`, pct(median(bin) / median(binBare)), '']);
 }
+
+if (process.env.BENCH_AVAILABILITY !== '0') rows.push(...(await availabilityRows(repo, work, CLI)));
 
 const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[['measure', 'ours', 'baseline (same run)', 'ratio', 'target'], ...rows].map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
