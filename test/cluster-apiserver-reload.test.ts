@@ -19,12 +19,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function node(mode: 'hot-reload' | 'restart', config: string): Promise<{ fx: Fixture; port: number; apiserver: FakeApiserver }> {
+async function node(mode: 'hot-reload' | 'restart', config: string, externalEtcd = false): Promise<{ fx: Fixture; port: number; apiserver: FakeApiserver }> {
   const [etcdClient, etcdPeer, etcdMetrics, apiserver, controllerManager, scheduler] = await freePorts(6) as [number, number, number, number, number, number];
   const dir = mkdtempSync(join(tmpdir(), 'kcr-reload-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const fx = await createKubeadmTree(dir, {
     reuseKeys: true, issuedDaysAgo: 40, ports: { etcdClient, etcdPeer, etcdMetrics, apiserver, controllerManager, scheduler },
+    // never contacted: with external etcd the restart gate is skipped (test traffic stays on loopback)
+    ...(externalEtcd ? { externalEtcd: true, externalEtcdEndpoint: `https://127.0.0.1:${etcdClient}` } : {}),
   });
   writeConfig(fx.root, `restart:\n  verifyTimeout: 30s\n${config}`);
   const server = await startFakeApiserver(fx.root, apiserver, mode);
@@ -100,5 +102,15 @@ describe('auto: reload instead of restart where the component reloads by itself'
     expect(apiserver.listens).toBe(2);
     expect(String(events(r.stderr).find((e) => e.component === 'kube-apiserver' && e.action === 'restart')?.why)).toBe('restart.mode is always');
     expect(events(r.stderr).some((e) => e.action === 'reload'), r.stderr).toBe(false);
+  });
+
+  it('external etcd: no cluster lock and no quorum guard, said once in the journal', async () => {
+    const { fx, apiserver } = await node('restart', '  mode: always\n', true);
+    const r = await runCliAsync(['--root', fx.root, '--log-format', 'json', 'renew', 'apiserver']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(apiserver.listens).toBe(2);
+    const said = events(r.stderr).filter((e) => /^external etcd: no cluster restart lock and no quorum guard/.test(String(e.msg)));
+    expect(said, r.stderr).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/took the cluster restart lock|etcd does not answer/);
   });
 });

@@ -134,12 +134,20 @@ describe('HA control plane: reloads, quorum guard and cluster lock (real three-m
 
   it('negative control: with the guard and the lock off, the same runs do bounce members together', async () => {
     configure({ mode: 'always', quorumGuard: false, clusterLock: false });
-    const starts = startsNow();
-    const { result, members } = await probeDuring(() => Promise.all(nodes.map((n) => runCliAsync(renewArgs(n)))));
-    expect(result.map((r) => r.code), explain(result)).toEqual([0, 0, 0]);
-    expect(startsNow()).toEqual(starts.map((s) => s + 1));
-    expect(overlaps(members).length, JSON.stringify(members)).toBeGreaterThan(0);
-    for (const r of result) expect(r.stderr).not.toMatch(/cluster restart lock|quorum guard/);
+    // Whether unguarded runs collide is a race (it happened in every run seen here); up to three rounds, so a loaded
+    // machine that happens to spread the three starts out does not fail the control. The guarded test never retries.
+    const seen: MemberRecord[][] = [];
+    for (let round = 0; round < 3; round++) {
+      const starts = startsNow();
+      const { result, members } = await probeDuring(() => Promise.all(nodes.map((n) => runCliAsync(renewArgs(n)))));
+      expect(result.map((r) => r.code), explain(result)).toEqual([0, 0, 0]);
+      expect(startsNow()).toEqual(starts.map((s) => s + 1));
+      for (const r of result) expect(r.stderr).not.toMatch(/cluster restart lock|quorum guard/);
+      seen.push(members);
+      if (overlaps(members).length > 0) break;
+    }
+    expect(overlaps(seen[seen.length - 1] as MemberRecord[]).length, JSON.stringify(seen)).toBeGreaterThan(0);
+    console.log(`negative control: overlap seen in round ${seen.length}`);
   });
 
   it('the lock holder SIGKILLed mid-run: the others proceed once its lease expires', async () => {
@@ -164,6 +172,31 @@ describe('HA control plane: reloads, quorum guard and cluster lock (real three-m
     const again = await runCliAsync(['--root', n1.root, '--log-format', 'json', 'run']);
     expect(again.code, again.stderr).toBe(0);
     await expectServingFilesOnDisk();
+  });
+
+  it('the lock held elsewhere (etcdctl lock) beyond restart.lockWait: no restart, exit 1 naming the wait, files restored', async () => {
+    configure({ mode: 'always', lockWait: '4s' });
+    const [n1, n2] = nodes as [ClusterNode, ClusterNode];
+    const holder = spawn('/usr/bin/etcdctl', [
+      '--endpoints', `https://127.0.0.1:${n2.ports.etcdClient}`, '--cacert', tls(n2).caFile, '--cert', tls(n2).cert, '--key', tls(n2).key,
+      'lock', 'kube-cert-renewer/restart',
+    ], { env: { PATH: '/usr/bin:/bin', ETCDCTL_API: '3' } });
+    let out = '';
+    holder.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('etcdctl to hold the lock', () => out.includes('kube-cert-renewer/restart/'), 30_000, 50);
+      const before = new Map(['etcd/server.crt', 'etcd/peer.crt', 'etcd/server.key'].map((f) => [f, readFileSync(join(n1.pki, f))]));
+      const starts = startsNow();
+      const r = await runCliAsync(renewArgs(n1));
+      expect(r.code, explain([r])).toBe(1);
+      expect(r.stderr).toMatch(/waiting for the cluster restart lock, held by an unknown holder \(lease \d+\)/);
+      expect(r.stderr).toMatch(/etcd was not restarted: the cluster restart lock is held by an unknown holder .*gave up after [45]s \(restart.lockWait\)/);
+      expect(startsNow()).toEqual(starts);
+      for (const [f, b] of before) expect(readFileSync(join(n1.pki, f)).equals(b), `${f} restored`).toBe(true);
+      expect(lastJournal(n1).phase).toBe('rolled-back');
+    } finally {
+      holder.kill('SIGTERM');
+    }
   });
 
   it('one member stopped: a node that needs an etcd restart leaves its member alone, exits 1 naming it, files consistent', async () => {

@@ -125,6 +125,10 @@ export class RestartGate {
       this.saidSkip = true;
       return { ok: true };
     }
+    if (this.lock && !this.lock.alive) {
+      this.deps.log.warn({ lock: LOCK_NAME }, 'the cluster restart lock\'s lease expired while held (etcd unreachable for longer than restart.lockTTL); taking the lock again');
+      this.lock = undefined;
+    }
     if (c.clusterLock && !this.lock) {
       const r = await this.takeLock(local, component);
       if (!r.ok) return r;
