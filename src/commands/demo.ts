@@ -19,6 +19,8 @@ validity: 365d
 restart:
   enabled: true
   verify: false       # nothing runs in the demo tree: annotate the manifests, do not wait for pods
+  quorumGuard: false  # and there is no etcd cluster to ask
+  clusterLock: false
 `;
 
 export async function demoCommand(parent: Context, keep: boolean): Promise<number> {
