@@ -13,13 +13,14 @@ import { runCli, runCliAsync, snapshotFiles, statusJson, writeConfig } from './h
 import { type FakeApiserver, startFakeApiserver } from './helpers/fake-apiserver.js';
 import { freePorts } from './helpers/ports.js';
 import { pemToDer, servedCertDer } from './helpers/served-cert.js';
+import { StandinKubelet } from './helpers/standin-kubelet.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function node(mode: 'hot-reload' | 'restart', config: string, externalEtcd = false): Promise<{ fx: Fixture; port: number; apiserver: FakeApiserver }> {
+async function node(mode: 'hot-reload' | 'restart' | 'none', config: string, externalEtcd = false): Promise<{ fx: Fixture; port: number; apiserver: FakeApiserver }> {
   const [etcdClient, etcdPeer, etcdMetrics, apiserver, controllerManager, scheduler] = await freePorts(6) as [number, number, number, number, number, number];
   const dir = mkdtempSync(join(tmpdir(), 'kcr-reload-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,6 +30,7 @@ async function node(mode: 'hot-reload' | 'restart', config: string, externalEtcd
     ...(externalEtcd ? { externalEtcd: true, externalEtcdEndpoint: `https://127.0.0.1:${etcdClient}` } : {}),
   });
   writeConfig(fx.root, `restart:\n  verifyTimeout: 30s\n${config}`);
+  if (mode === 'none') return { fx, port: etcdClient, apiserver: { listens: 0, reloads: 0, stop: async () => undefined } };
   const server = await startFakeApiserver(fx.root, apiserver, mode);
   cleanups.push(() => server.stop());
   return { fx, port: apiserver, apiserver: server };
@@ -112,5 +114,21 @@ describe('auto: reload instead of restart where the component reloads by itself'
     const said = events(r.stderr).filter((e) => /^external etcd: no cluster restart lock and no quorum guard/.test(String(e.msg)));
     expect(said, r.stderr).toHaveLength(1);
     expect(r.stderr).not.toMatch(/took the cluster restart lock|etcd does not answer/);
+  });
+
+  it('auto: an etcd that is down (crash-looping) is restarted at once, not waited for', async () => {
+    const { fx, port } = await node('none', '  reloadBudget:\n    etcd: 60s\n');
+    const kubelet = await StandinKubelet.start({ root: fx.root });
+    cleanups.push(() => kubelet.stop());
+    await kubelet.crashEtcd();
+    const started = Date.now();
+    const r = await runCliAsync(['--root', fx.root, '--log-format', 'json', 'renew', 'etcd-server', 'etcd-peer']);
+    expect(r.code, `${r.stderr}\n${kubelet.log.slice(-2000)}`).toBe(0);
+    expect(kubelet.starts).toHaveLength(2);
+    expect(Date.now() - started, 'did not wait out the 60 s reload budget').toBeLessThan(45_000);
+    const fallback = events(r.stderr).find((e) => e.component === 'etcd' && e.action === 'restart');
+    expect(String(fallback?.msg)).toMatch(/refuses connections: ECONNREFUSED\); restarting it/);
+    const cred = { cert: join(fx.pkiDir, 'apiserver-etcd-client.crt'), key: join(fx.pkiDir, 'apiserver-etcd-client.key'), caFile: join(fx.pkiDir, 'etcd/ca.crt') };
+    expect((await servedCertDer(port, cred)).equals(pemToDer(join(fx.pkiDir, 'etcd/server.crt')))).toBe(true);
   });
 });
