@@ -73,15 +73,32 @@ function keepAlive(client: EtcdClient, lease: string, ttlSeconds: number, state:
   return () => clearInterval(timer);
 }
 
-/** Wait for the lock (retrying across members while one is bounced) until `deadline`; aborted → undefined. */
-async function waitForLock(o: ClusterLockOptions, lease: string, signal: AbortSignal): Promise<string | undefined> {
+/**
+ * Wait for the lock until aborted (→ undefined). A member being bounced or a leader election fails the request
+ * (connection refused, "leader changed"): ask again, through whichever member answers; the waiter key under our
+ * lease stays in line meanwhile.
+ */
+async function waitForLock(o: ClusterLockOptions, lease: string, signal: AbortSignal, errors: string[]): Promise<string | undefined> {
   for (;;) {
     try {
       return await o.client.lock(o.name, lease, signal);
     } catch (err) {
       if (signal.aborted) return undefined;
-      if (!(err instanceof EtcdRequestError) || !err.connection) throw err;
+      if (!(err instanceof EtcdRequestError)) throw err;
+      errors.push(err.message);
       await sleep(500);
+    }
+  }
+}
+
+/** A few tries of a short request that a leader election can fail. */
+async function retried<T>(what: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await what();
+    } catch (err) {
+      if (i >= tries || !(err instanceof EtcdRequestError)) throw err;
+      await sleep(1_000);
     }
   }
 }
@@ -101,7 +118,7 @@ async function watchHolder(o: ClusterLockOptions, ownLease: string, done: () => 
 
 export async function acquireClusterLock(o: ClusterLockOptions): Promise<ClusterLock> {
   const started = Date.now();
-  const lease = await o.client.leaseGrant(o.ttlSeconds);
+  const lease = await retried(() => o.client.leaseGrant(o.ttlSeconds));
   const state = { alive: true };
   const stopKeepAlive = keepAlive(o.client, lease, o.ttlSeconds, state);
   const revoke = async (): Promise<void> => {
@@ -109,12 +126,13 @@ export async function acquireClusterLock(o: ClusterLockOptions): Promise<Cluster
     await o.client.leaseRevoke(lease).catch(() => undefined); // unreachable: the lease expires by itself
   };
   try {
-    await o.client.put(`${holdersPrefix(o.name)}${lease}`, JSON.stringify(o.holder), lease);
+    await retried(() => o.client.put(`${holdersPrefix(o.name)}${lease}`, JSON.stringify(o.holder), lease));
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), o.waitMs);
     let settled = false;
     const watcher = watchHolder(o, lease, () => settled);
-    const key = await waitForLock(o, lease, abort.signal).finally(() => {
+    const errors: string[] = [];
+    const key = await waitForLock(o, lease, abort.signal, errors).finally(() => {
       settled = true;
       clearTimeout(timer);
     });
@@ -122,7 +140,8 @@ export async function acquireClusterLock(o: ClusterLockOptions): Promise<Cluster
     if (key === undefined) {
       await revoke();
       const now = await currentHolder(o.client, o.name).catch(() => undefined);
-      throw new ClusterLockTimeout(holder || now?.text || 'another node', Date.now() - started);
+      const last = errors.length ? `nobody visible (the lock request failed ${errors.length} times, last: ${errors[errors.length - 1]})` : 'another node';
+      throw new ClusterLockTimeout(holder || now?.text || last, Date.now() - started);
     }
     return {
       key, lease,
