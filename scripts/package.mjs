@@ -13,6 +13,7 @@ import {
 import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from './debian-packages.mjs';
 import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,23 +38,6 @@ function run(file, args, options = {}) {
     process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
     throw new Error(`${file} ${args.join(' ')} failed (exit ${err.status ?? err.signal})`);
   }
-}
-
-/** Installs the Debian packages (by package name → a command it provides) whose command is missing. */
-function ensureDebianTools(tools) {
-  const missing = Object.entries(tools).filter(([, command]) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  }).map(([name]) => name);
-  if (missing.length === 0) return;
-  say(`installing ${missing.join(' ')} (apt-get)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
 }
 
 /** The version of the newest entry of a Debian changelog. */
@@ -190,7 +174,7 @@ function lintRpm() {
 }
 
 function packageAll({ skipBinary, lint }) {
-  ensureDebianTools({ 'dpkg-dev': 'dpkg-shlibdeps', rpm: 'rpmbuild', binutils: 'strip', 'xz-utils': 'xz', ...(lint ? { lintian: 'lintian', rpmlint: 'rpmlint' } : {}) });
+  ensureDebianPackages({ 'dpkg-dev': 'dpkg-shlibdeps', rpm: 'rpmbuild', binutils: 'strip', 'xz-utils': 'xz', ...(lint ? { lintian: 'lintian', rpmlint: 'rpmlint' } : {}) });
   if (!skipBinary) execFileSync(process.execPath, [join(root, 'scripts/build-binary.mjs')], { cwd: root, stdio: 'inherit' });
   if (!existsSync(binary)) throw new Error(`${relative(root, binary)} is missing: run npm run build:binary`);
   const work = join(build, 'pkg');

@@ -5,7 +5,7 @@
 //  2. vitest: unit tests beside the code, integration tests under test/ (they drive the built CLI).
 //  3. the system test: the .deb inside a real systemd (test/system), unless KCR_SKIP_SYSTEM=1.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { ensureDebianPackages } from './debian-packages.mjs';
 
 const PACKAGES = {
   openssl: '/usr/bin/openssl',
@@ -23,6 +23,8 @@ const PACKAGES = {
   'xz-utils': '/usr/bin/xz',
   binutils: '/usr/bin/strip',
   systemd: '/usr/bin/systemd-analyze',
+  mount: '/usr/bin/mount', // test/write-errors: a filled tmpfs and a read-only bind mount
+  coreutils: '/usr/bin/mkfifo', // FIFOs in place of host files
 };
 
 function sh(cmd, args, opts = {}) {
@@ -30,12 +32,11 @@ function sh(cmd, args, opts = {}) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const missing = Object.entries(PACKAGES).filter(([, path]) => !existsSync(path)).map(([pkg]) => pkg);
-if (missing.length > 0) {
-  console.log(`installing test dependencies from Debian: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  sh('apt-get', ['update', '-qq'], { env });
-  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+try {
+  ensureDebianPackages(PACKAGES, (text) => console.log(`test dependencies: ${text}`));
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
 }
 
 sh('npx', ['tsc', '--noEmit', '-p', '.']);

@@ -16,6 +16,8 @@ interface CommandSpec {
   summary: string;
   usage: string;
   options?: Record<string, { type: 'string' | 'boolean'; short?: string; description: string }>;
+  /** More text for `COMMAND --help`. */
+  details?: string;
   run: (ctx: Context, positionals: string[], values: Record<string, unknown>) => Promise<number>;
 }
 
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary: 'renew the named entries now, whatever the policy, then restart and verify',
     usage: 'renew NAME... | --all',
     options: { all: { type: 'boolean', description: 'renew every entry this node can renew' } },
+    details: `Entries:\n${LEAVES.map((e) => `  ${e.name.padEnd(Math.max(...LEAF_NAMES.map((n) => n.length)))}  ${e.description}`).join('\n')}\n`,
     run: async (ctx, positionals, values) => {
       const all = Boolean(values.all);
       if (all === positionals.length > 0) {
@@ -103,7 +106,8 @@ function commandHelp(name: string, spec: CommandSpec): string {
   const opts = Object.entries(spec.options ?? {})
     .map(([k, o]) => `  ${o.short ? `-${o.short}, ` : ''}--${k}${o.type === 'string' ? ' VALUE' : ''}  ${o.description}`)
     .join('\n');
-  return `Usage: kube-cert-renewer [global options] ${spec.usage}\n\n${spec.summary}\n${opts ? `\nOptions:\n${opts}\n` : ''}\n${GLOBAL_HELP}\n`;
+  const details = spec.details ? `\n${spec.details}` : '';
+  return `Usage: kube-cert-renewer [global options] ${spec.usage}\n\n${spec.summary}\n${opts ? `\nOptions:\n${opts}\n` : ''}${details}\n${GLOBAL_HELP}\n`;
 }
 
 /** Error text for stderr; in journal format every line carries its syslog priority. */

@@ -3,8 +3,8 @@
  * metrics and status read. Written atomically; a damaged file is reported and treated as empty, never fatal,
  * because the certificates on disk stay the source of truth.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../host/atomic.js';
+import { RefusedFileError, readBoundedText } from '../host/read.js';
 
 export const STATE_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 
@@ -48,10 +48,11 @@ export function emptyState(): State {
 export function readState(file: string): { state: State; warning?: string } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, 'state');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
-    return { state: emptyState(), warning: `${file}: cannot be read (${(err as NodeJS.ErrnoException).code}); ignoring it` };
+    const why = err instanceof RefusedFileError ? err.detail : `cannot be read (${(err as NodeJS.ErrnoException).code})`;
+    return { state: emptyState(), warning: `${file}: ${why}; ignoring it (the certificates on disk are the truth); remove it and the next run writes a new one` };
   }
   try {
     const parsed = JSON.parse(text) as Partial<State>;
@@ -60,7 +61,7 @@ export function readState(file: string): { state: State; warning?: string } {
   } catch (err) {
     return {
       state: emptyState(),
-      warning: `${file}: is damaged (${(err as Error).message}); ignoring it, the certificates on disk are the truth`,
+      warning: `${file}: is damaged (${(err as Error).message}); ignoring it (the certificates on disk are the truth); the next run writes a new one`,
     };
   }
 }

@@ -1,6 +1,7 @@
 /** What every command starts from: the root, the validated config, host paths, a logger and the clock. */
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from '../config/config.js';
-import { type HostPaths, hostPaths, underRoot } from '../host/paths.js';
+import { resolve } from 'node:path';
+import { type HostPaths, hostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { type Logger, createLogger } from '../ops/log.js';
 
 export interface GlobalOptions {
@@ -28,7 +29,7 @@ export interface Context {
 export function createContext(options: GlobalOptions, print: (text: string) => void, printError: (text: string) => void): Context {
   const explicit = options.config !== undefined;
   // An explicit --config is a path on this machine; the default one lives in the host tree under --root.
-  const configFile = explicit ? (options.config as string) : underRoot(options.root, DEFAULT_CONFIG_PATH);
+  const configFile = explicit ? (options.config as string) : resolveUnderRoot(resolve(options.root), underRoot(resolve(options.root), DEFAULT_CONFIG_PATH));
   const config = loadConfig(configFile, explicit);
   if (options.logFormat) config.log.format = options.logFormat;
   if (options.verbose) config.log.level = 'debug';

@@ -8,13 +8,13 @@
  * etcd (no etcd.yaml) both are skipped, with a log line: the external etcd is not this node's to bounce, and its
  * client URLs are not probed. With restart.clusterLock and restart.quorumGuard false nothing here runs.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Component } from '../catalog.js';
 import { CLUSTER_CRITICAL } from '../components.js';
 import type { Config } from '../config/config.js';
 import { type HostPaths, underRoot } from '../host/paths.js';
+import { readBoundedText } from '../host/read.js';
 import type { Logger } from '../ops/log.js';
 import type { Notifier } from '../ops/notify.js';
 import { flagValue, manifestArgv, parseManifest } from '../restart/manifest.js';
@@ -43,7 +43,7 @@ interface LocalEtcd {
 
 function readPem(paths: HostPaths, rel: string): string | undefined {
   try {
-    return readFileSync(join(paths.pki, rel), 'utf8');
+    return readBoundedText(join(paths.pki, rel), 'pem');
   } catch {
     return undefined;
   }
@@ -54,9 +54,10 @@ export function localEtcd(paths: HostPaths): LocalEtcd | undefined {
   const file = join(paths.manifests, 'etcd.yaml');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+    text = readBoundedText(file, 'manifest');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no etcd.yaml: external etcd
+    throw err;
   }
   const argv = manifestArgv(parseManifest(text, file));
   const urls = (flagValue(argv, 'listen-client-urls') ?? flagValue(argv, 'advertise-client-urls') ?? 'https://127.0.0.1:2379')
@@ -65,7 +66,7 @@ export function localEtcd(paths: HostPaths): LocalEtcd | undefined {
   const caFlag = flagValue(argv, 'trusted-ca-file');
   let ca: string | undefined;
   try {
-    ca = caFlag ? readFileSync(underRoot(paths.root, caFlag), 'utf8') : readPem(paths, 'etcd/ca.crt');
+    ca = caFlag ? readBoundedText(underRoot(paths.root, caFlag), 'pem') : readPem(paths, 'etcd/ca.crt');
   } catch {
     ca = undefined;
   }

@@ -61,7 +61,7 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, 
   const forced = opts.all ? new Set(LEAVES.map((l) => l.name)) : opts.named;
   const scope = opts.command === 'renew' && !opts.all ? opts.named : undefined;
   const plan = buildPlan(inventory, decideAll(inventory, ctx.config, state, ctx.now(), forced), scope);
-  const failed = reportSkipped(plan.skipped, inventory.leaves, opts.named, deps);
+  const failed = reportSkipped(plan.skipped, inventory, opts.named, deps);
   if (plan.items.length === 0 && owed.length === 0) {
     const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
     ctx.log.info({ checked: managed }, 'nothing to renew');
@@ -81,7 +81,7 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     return monitorRun(ctx, notify);
   }
   await notify('waiting for the lock');
-  const lock = await acquireLock(ctx.paths.lockFile, opts.command);
+  const lock = await acquireLock(ctx.paths.lockFile, opts.command, undefined, (m) => ctx.log.warn(m));
   try {
     if (await deferredForKubeadm(ctx, opts, applyDeps(ctx, notify))) return opts.command === 'run' ? 0 : 1;
     const read = readState(ctx.paths.stateFile);

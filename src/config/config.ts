@@ -2,10 +2,11 @@
  * The configuration: /etc/kube-cert-renewer/config.yaml. Validation is strict: an unknown key, a wrong type or a bad
  * duration is a ConfigError naming the key and the value; nothing is written before the config is valid.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { parseDuration } from './duration.js';
-import { loadYaml, yamlErrorText } from './yaml.js';
+import { RefusedFileError, readBoundedText } from '../host/read.js';
+import { durationTooLong, parseDuration } from './duration.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
+import { loadYaml, yamlErrorText } from '../yaml.js';
 
 export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const CONFIG_KIND = 'RenewerConfiguration';
@@ -147,6 +148,7 @@ function coerce(file: string, key: string, field: Field, value: unknown, target:
   switch (field.type) {
     case 'duration': {
       const ms = typeof value === 'string' ? parseDuration(value) : value === 0 ? 0 : undefined;
+      if (typeof value === 'string' && durationTooLong(value)) fail(`${show(value)} is too long`, durationTooLong(value));
       if (ms === undefined) fail(`${show(value)} is not a duration`, 'write it like 30d, 720h, 90m or 1h30m (0 disables)');
       if (field.min !== undefined && (ms as number) < field.min) fail(`${show(value)} is too short`);
       target[name] = ms;
@@ -238,13 +240,16 @@ export function parseConfig(file: string, doc: unknown): Config {
 export function loadConfig(file: string, explicit: boolean): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, 'config');
   } catch (err) {
+    if (err instanceof RefusedFileError) throw new ConfigError(file, undefined, err.detail, 'point --config at the configuration file');
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) return defaultConfig();
     if (code === 'ENOENT') throw new ConfigError(file, undefined, 'does not exist', 'check the --config path');
     throw new ConfigError(file, undefined, `cannot be read (${code ?? String(err)})`);
   }
+  const bomb = yamlExpansionProblem(text, file);
+  if (bomb) throw new ConfigError(file, undefined, bomb, 'write the configuration without YAML aliases');
   let doc: unknown;
   try {
     doc = loadYaml(text, file);

@@ -2,24 +2,30 @@
  * Read the host into records: catalog × files. Every failure of one entry is a Problem on that entry's record, so
  * status still reports every other entry.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
-import { yamlErrorText } from '../config/yaml.js';
+import { yamlErrorText } from '../yaml.js';
 import { errorMessage } from '../errors.js';
-import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
-import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';
-import { readDer } from '../pki/der-reader.js';
+import { type HostPaths, hostPathOf, resolveUnderRoot, underRoot } from '../host/paths.js';
+import { type FileKind, RefusedFileError, readBoundedText } from '../host/read.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
+import { type CertFacts, isSignedBy, keyMatchesCertificate, loadPrivateKey, parseCertificate } from '../pki/certificate.js';
 import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
+import { identityDifferences } from './identity.js';
 import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
 
 type Read<T> = { ok: true; value: T } | { ok: false; problem: Problem };
 
-function readText(file: string): Read<string> {
+function readText(file: string, kind: FileKind = 'pem'): Read<string> {
   try {
-    return { ok: true, value: readFileSync(file, 'utf8') };
+    return { ok: true, value: readBoundedText(file, kind) };
   } catch (err) {
+    if (err instanceof RefusedFileError) {
+      return { ok: false, problem: { code: 'unreadable', file, message: err.detail, hint: err.hint ?? 'replace it with the real file' } };
+    }
     const code = (err as NodeJS.ErrnoException).code;
     return {
       ok: false,
@@ -33,7 +39,7 @@ function readText(file: string): Read<string> {
   }
 }
 
-function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
+function parseCertText(file: string, text: string): Read<{ cert: CertFacts; chainAfterLeaf?: string }> {
   const blocks = certificateBlocks(text);
   const first = blocks[0];
   if (!first) {
@@ -50,7 +56,8 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
   }
   try {
     const cert = parseCertificate(first.der);
-    return { ok: true, value: { cert } };
+    // A file holding the leaf and then its chain: the renewal keeps what followed the leaf, byte for byte.
+    return { ok: true, value: blocks.length > 1 ? { cert, chainAfterLeaf: text.slice(first.end) } : { cert } };
   } catch (err) {
     return {
       ok: false,
@@ -65,7 +72,7 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
 }
 
 interface ParsedKey {
-  der: Buffer;
+  key: KeyObject;
   encoding: KeyEncoding;
 }
 
@@ -77,24 +84,24 @@ function parseKeyText(file: string, text: string): Read<ParsedKey> {
   });
   if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
   try {
-    readDer(found.block.der); // well-formed DER, or a clear problem now rather than a failure later
+    return { ok: true, value: { key: loadPrivateKey(found.block.der, found.encoding), encoding: found.encoding } };
   } catch (err) {
     return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');
   }
-  return { ok: true, value: { der: found.block.der, encoding: found.encoding } };
 }
 
 function keyMatches(cert: CertFacts, key: ParsedKey): boolean {
-  try {
-    return encodedKeyMatchesCertificate(cert, key.der, key.encoding);
-  } catch {
-    return false;
-  }
+  return keyMatchesCertificate(cert, key.key);
+}
+
+/** A file of the PKI or kubeconfig tree on this filesystem, its symbolic links resolved under --root. */
+function hostFile(paths: HostPaths, dir: string, rel: string): string {
+  return resolveUnderRoot(paths.root, join(dir, rel));
 }
 
 function readCa(entry: CaEntry, paths: HostPaths, localEtcd: boolean): CaRecord {
-  const certPath = join(paths.pki, entry.cert);
-  const keyPath = join(paths.pki, entry.key);
+  const certPath = hostFile(paths, paths.pki, entry.cert);
+  const keyPath = hostFile(paths, paths.pki, entry.key);
   const record: CaRecord = { entry, state: 'present', certPath, keyPath, hasKey: false, problems: [] };
   if (entry.topology === 'local-etcd' && !localEtcd) return { ...record, state: 'not-applicable' };
   const text = readText(certPath);
@@ -135,8 +142,8 @@ interface Credential {
 }
 
 function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, record: LeafRecord): Credential | undefined {
-  const certPath = join(paths.pki, entry.cert);
-  const keyPath = join(paths.pki, entry.key);
+  const certPath = hostFile(paths, paths.pki, entry.cert);
+  const keyPath = hostFile(paths, paths.pki, entry.key);
   record.certPath = certPath;
   record.files = [keyPath, certPath];
   if (!existsSync(certPath) && !existsSync(keyPath)) {
@@ -156,16 +163,16 @@ function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, recor
     record.problems.push({ ...key.problem, code: 'key-unreadable' });
     return { cert: parsed.value.cert };
   }
-  return {
-    cert: parsed.value.cert,
-    key: key.value,
-    document: { kind: 'pki-pair', certPath, keyPath, keyEncoding: key.value.encoding },
-  };
+  const document: CredentialDocument = { kind: 'pki-pair', certPath, keyPath, keyEncoding: key.value.encoding };
+  if (parsed.value.chainAfterLeaf !== undefined) document.chainAfterLeaf = parsed.value.chainAfterLeaf;
+  return { cert: parsed.value.cert, key: key.value, document };
 }
 
+/** A path a kubeconfig references: absolute ones are host paths, relative ones are relative to the kubeconfig. */
 function resolveReferenced(paths: HostPaths, kubeconfigPath: string, ref: string): string {
-  const fsPath = isAbsolute(ref) ? underRoot(paths.root, ref) : join(dirname(kubeconfigPath), ref);
-  return resolveSymlinksUnderRoot(paths.root, fsPath);
+  // Joined as host paths, so `..` stops at the host's `/`, which is the root (joined under the root, it would not).
+  const hostPath = posix.join(isAbsolute(ref) ? '/' : hostPathOf(paths.root, dirname(kubeconfigPath)), ref);
+  return resolveUnderRoot(paths.root, underRoot(paths.root, hostPath));
 }
 
 function readKubeconfigLeaf(
@@ -173,10 +180,10 @@ function readKubeconfigLeaf(
   paths: HostPaths,
   record: LeafRecord,
 ): Credential | undefined {
-  const file = join(paths.kubernetes, entry.file);
+  const file = hostFile(paths, paths.kubernetes, entry.file);
   record.certPath = file;
   record.files = [file];
-  const text = readText(file);
+  const text = readText(file, 'kubeconfig');
   if (!text.ok) {
     record.state = text.problem.code === 'missing' ? 'missing' : 'unreadable';
     if (text.problem.code !== 'missing') record.problems.push(text.problem);
@@ -187,6 +194,8 @@ function readKubeconfigLeaf(
     record.problems.push({ code: 'kubeconfig-invalid', file: at, message, hint });
     return undefined;
   };
+  const bomb = yamlExpansionProblem(text.value, file);
+  if (bomb) return invalid(bomb, 'restore it from a backup or regenerate it with kubeadm init phase kubeconfig');
   let refs;
   try {
     refs = kubeconfigCredentialRefs(parseKubeconfigText(text.value, file));
@@ -267,7 +276,7 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
   };
   if (entry.topology === 'local-etcd' && !localEtcd) {
     record.state = 'not-applicable';
-    record.certPath = entry.kind === 'pki' ? join(paths.pki, entry.cert) : join(paths.kubernetes, entry.file);
+    record.certPath = entry.kind === 'pki' ? hostFile(paths, paths.pki, entry.cert) : hostFile(paths, paths.kubernetes, entry.file);
     return record;
   }
   const credential = entry.kind === 'pki' ? readPkiLeaf(entry, paths, record) : readKubeconfigLeaf(entry, paths, record);
@@ -281,6 +290,13 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
     return record;
   }
   record.cert = credential.cert;
+  const differences = identityDifferences(entry.identity, credential.cert);
+  if (differences.length > 0) {
+    record.problems.push({
+      code: 'identity-differs', file: record.certPath, message: `is not the certificate kubeadm makes for ${entry.name}: ${differences.join('; ')}`,
+      hint: 'renewal keeps this identity as it is; if it is not deliberate, regenerate the certificate with kubeadm',
+    });
+  }
   if (credential.document) record.document = credential.document;
   if (credential.key) {
     record.keyEncoding = credential.key.encoding;
@@ -314,7 +330,7 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
 }
 
 export function readInventory(paths: HostPaths): Inventory {
-  const localEtcd = existsSync(join(paths.pki, 'etcd', 'ca.crt')) || existsSync(join(paths.manifests, 'etcd.yaml'));
+  const localEtcd = existsSync(hostFile(paths, paths.pki, 'etcd/ca.crt')) || existsSync(hostFile(paths, paths.manifests, 'etcd.yaml'));
   const cas = CERTIFICATE_AUTHORITIES.map((e) => readCa(e, paths, localEtcd));
   const leaves = LEAVES.map((e) => readLeaf(e, paths, cas, localEtcd));
   return { localEtcd, cas, leaves };

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Component } from '../catalog.js';
 import type { Config } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
-import type { CaRecord, Inventory, LeafRecord, Problem } from '../inventory/records.js';
+import { type CaRecord, type Inventory, type LeafRecord, type Problem, isAdvisory } from '../inventory/records.js';
 import { commonName, nameText } from '../pki/certificate.js';
 import type { Blocker, Decision, DueReason, IssuedAtSource } from '../plan/policy.js';
 import type { EntryRenewal, State } from '../apply/state.js';
@@ -214,7 +214,7 @@ export function buildStatusReport(args: {
       renewable: certificates.filter((c) => c.renewable).length,
       expired,
       problems: problems.length,
-      healthy: expired === 0 && problems.length === 0,
+      healthy: expired === 0 && problems.every(isAdvisory),
     },
     problems,
   };

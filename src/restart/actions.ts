@@ -2,12 +2,12 @@
  * Reload or restart, per component, for a set of renewed entries: the catalog's decision with the image tag read
  * from the component's manifest. `plan`, `run` and the journal use the same answer.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMPONENTS, type Component, LEAVES } from '../catalog.js';
 import { COMPONENT_CATALOG, type ComponentAction, decideAction } from '../components.js';
 import type { Config } from '../config/config.js';
 import type { HostPaths } from '../host/paths.js';
+import { readBoundedText } from '../host/read.js';
 import { parseManifest } from './manifest.js';
 import { manifestImageTag } from './targets.js';
 
@@ -16,7 +16,7 @@ function imageTag(component: Component, paths: HostPaths): string | undefined {
   if (spec.kind !== 'static-pod') return undefined;
   const file = join(paths.manifests, spec.manifest);
   try {
-    return manifestImageTag(parseManifest(readFileSync(file, 'utf8'), file));
+    return manifestImageTag(parseManifest(readBoundedText(file, 'manifest'), file));
   } catch {
     return undefined; // no readable manifest: the restart path reports it
   }

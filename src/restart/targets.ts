@@ -3,10 +3,11 @@
  * it serves, which file's certificate each must serve afterwards, and its health path.
  */
 import { readFileSync } from 'node:fs';
+import { readBoundedText } from '../host/read.js';
 import { join } from 'node:path';
 import type { Component } from '../catalog.js';
 import { COMPONENT_CATALOG, type EndpointSpec, type ProbeCredential } from '../components.js';
-import { type HostPaths, underRoot } from '../host/paths.js';
+import { type HostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { flagValue, manifestArgv, parseManifest } from './manifest.js';
 import { type ClientCredential, type Endpoint, endpointFromUrl } from './probe.js';
 
@@ -98,11 +99,11 @@ export function restartTarget(component: Component, paths: HostPaths): RestartTa
   const spec = COMPONENT_CATALOG[component];
   if (spec.kind === 'unit') return { kind: 'unit', component, unit: spec.unit };
   const manifest = join(paths.manifests, spec.manifest);
-  const pod = parseManifest(readFileSync(manifest, 'utf8'), manifest);
+  const pod = parseManifest(readBoundedText(manifest, 'manifest'), manifest);
   const argv = manifestArgv(pod);
   const file = (flag: string): string | undefined => {
     const v = flagValue(argv, flag);
-    return v ? underRoot(paths.root, v) : undefined;
+    return v ? resolveUnderRoot(paths.root, underRoot(paths.root, v)) : undefined;
   };
   const client = probeCredential(paths, spec.credential);
   const serving: ServingCheck[] = [];
