@@ -43,6 +43,7 @@ async function setup(options: { mode: 'restart' | 'never-restart'; verifyTimeout
     'apiVersion: kube-cert-renewer.io/v1alpha1',
     'kind: RenewerConfiguration',
     'restart:',
+    '  mode: always', // these tests are about the restart path; test/cluster-*.test.ts covers auto
     '  verify: true',
     `  verifyTimeout: ${options.verifyTimeout}`,
     '',

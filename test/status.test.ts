@@ -252,7 +252,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       expect(r.code, cmd.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(`${config}: restart.verifyTimout: unknown key`);
-      expect(r.stderr).toContain('known keys under restart: enabled, annotation, verify, verifyTimeout');
+      expect(r.stderr).toContain('known keys under restart: enabled, annotation, verify, verifyTimeout, mode, reloadBudget, quorumGuard, quorumWait, clusterLock, lockWait, lockTTL');
     }
     expect(snapshotFiles(root)).toEqual(before);
     const missing = runCli(['--root', root, '--config', join(root, 'nope.yaml'), 'status']);

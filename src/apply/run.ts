@@ -26,6 +26,8 @@ export interface RunOutcome {
   failed: string[];
   restarted: string[];
   result: RunSummary['result'];
+  /** Per component: reloaded by itself or restarted, and why. */
+  actions?: RunSummary['actions'];
 }
 
 function recordRenewals(state: State, journal: Journal, now: Date): void {
@@ -99,6 +101,7 @@ export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: S
   }
   const result = await restartComponents(deps, journal, opts.owed);
   outcome.restarted = result.restarted;
+  if (result.actions?.length) outcome.actions = result.actions;
   clearPendingRestarts(state, result.restarted);
   if (!result.ok) {
     outcome.result = result.rolledBack ? 'rolled-back' : 'failure';
