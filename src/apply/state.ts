@@ -26,6 +26,17 @@ export interface RunSummary {
   renewed: string[];
   failed: string[];
   restarted: string[];
+  /** Per component: reloaded by itself or restarted, and why (restart.mode). */
+  actions?: Array<{ component: string; action: 'reload' | 'restart'; why: string }>;
+}
+
+/** A component still running certificates older than the files on disk: renewed while restart.enabled was false. */
+export interface PendingRestart {
+  component: string;
+  /** The first renewal it has not picked up. */
+  since: string;
+  runId: string;
+  entries: string[];
 }
 
 export interface State {
@@ -37,6 +48,26 @@ export interface State {
   renewalsTotal: Record<string, number>;
   failuresTotal: number;
   runsTotal: number;
+  pendingRestarts?: PendingRestart[];
+}
+
+/** Remember that these components still run the old certificates (a renewal made with restart.enabled false). */
+export function addPendingRestarts(state: State, components: readonly string[], entries: readonly string[], runId: string, at: string): void {
+  const pending = state.pendingRestarts ?? [];
+  for (const component of components) {
+    const known = pending.find((p) => p.component === component);
+    if (known) {
+      known.runId = runId;
+      known.entries = [...new Set([...known.entries, ...entries])];
+    } else pending.push({ component, since: at, runId, entries: [...entries] });
+  }
+  state.pendingRestarts = pending;
+}
+
+/** These components were restarted: they run what is on disk now. */
+export function clearPendingRestarts(state: State, restarted: readonly string[]): void {
+  if (!state.pendingRestarts) return;
+  state.pendingRestarts = state.pendingRestarts.filter((p) => !restarted.includes(p.component));
 }
 
 export function emptyState(): State {

@@ -66,6 +66,8 @@ export interface Journal {
   restarted: Component[];
   verified: Component[];
   error?: string;
+  /** Per component: reloaded by itself or restarted, and why (restart.mode, components.ts). */
+  actions?: Array<{ component: Component; action: 'reload' | 'restart'; why: string }>;
 }
 
 /** Run ids sort by time to the millisecond (`20261122T215356.123Z-1a2b3c`), so "the last run" is the last id. */

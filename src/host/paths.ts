@@ -32,6 +32,13 @@ export function hostPathOf(root: string, fsPath: string): string {
   return fsPath.startsWith(prefix) ? `/${fsPath.slice(prefix.length)}` : fsPath;
 }
 
+/** A message with every path under the root written as the host path (for reports and logs). */
+export function hostText(root: string, text: string): string {
+  if (root === '/') return text;
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  return text.split(prefix).join('/');
+}
+
 export function hostPaths(rootArg: string, config: Config): HostPaths {
   const root = resolve(rootArg);
   assertRootDirectory(root);

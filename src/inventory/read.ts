@@ -14,7 +14,7 @@ import { yamlExpansionProblem } from '../yaml-guard.js';
 import { type CertFacts, isSignedBy, keyMatchesCertificate, loadPrivateKey, parseCertificate } from '../pki/certificate.js';
 import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
 import { identityDifferences } from './identity.js';
-import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
+import { type CredentialDocument, type KubeconfigCredentialRefs, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
 
 type Read<T> = { ok: true; value: T } | { ok: false; problem: Problem };
@@ -56,6 +56,9 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts; chai
   }
   try {
     const cert = parseCertificate(first.der);
+    // Decode the encoded parts now: DER that Node's reader accepts but strict DER refuses (trailing bytes, an
+    // indefinite length) is this file's problem here, not a crash of the report later.
+    void cert.keyUsage;
     // A file holding the leaf and then its chain: the renewal keeps what followed the leaf, byte for byte.
     return { ok: true, value: blocks.length > 1 ? { cert, chainAfterLeaf: text.slice(first.end) } : { cert } };
   } catch (err) {
@@ -175,6 +178,50 @@ function resolveReferenced(paths: HostPaths, kubeconfigPath: string, ref: string
   return resolveUnderRoot(paths.root, underRoot(paths.root, hostPath));
 }
 
+interface CredentialTexts {
+  certText: string;
+  keyText: string;
+  certSource: string;
+  keySource: string;
+  form: 'embedded' | 'file';
+}
+
+/**
+ * The client certificate and key a kubeconfig holds (embedded data) or references (files, resolved under the root).
+ * Undefined, with a problem on the record, when a referenced certificate cannot be read.
+ */
+function credentialTexts(
+  entry: LeafEntry, paths: HostPaths, file: string, refs: KubeconfigCredentialRefs, record: LeafRecord,
+): CredentialTexts | { invalid: string } | undefined {
+  if (refs.certData) {
+    return {
+      certText: Buffer.from(refs.certData, 'base64').toString('utf8'),
+      keyText: refs.keyData ? Buffer.from(refs.keyData, 'base64').toString('utf8') : '',
+      certSource: file, keySource: file, form: 'embedded',
+    };
+  }
+  if (!refs.certFile) return { invalid: 'has no client certificate for its user' };
+  const certSource = resolveReferenced(paths, file, refs.certFile);
+  const keySource = refs.keyFile ? resolveReferenced(paths, file, refs.keyFile) : certSource;
+  record.certPath = certSource;
+  record.rotatedByKubelet = entry.name === 'kubelet.conf';
+  const c = readText(certSource);
+  if (!c.ok) {
+    record.state = 'unreadable';
+    record.problems.push({
+      code: 'referenced-file-missing',
+      file: certSource,
+      message: `${c.problem.message} (referenced by client-certificate in ${file})`,
+      hint: entry.name === 'kubelet.conf'
+        ? 'the kubelet writes this file when it rotates its client certificate; check the kubelet'
+        : 'restore the file or point the kubeconfig at an existing certificate',
+    });
+    return undefined;
+  }
+  const k = keySource === certSource ? c : readText(keySource);
+  return { certText: c.value, keyText: k.ok ? k.value : '', certSource, keySource, form: 'file' };
+}
+
 function readKubeconfigLeaf(
   entry: LeafEntry & { kind: 'kubeconfig' },
   paths: HostPaths,
@@ -204,39 +251,10 @@ function readKubeconfigLeaf(
     return invalid(`is not a valid kubeconfig: ${reason}`, `restore it from a backup or regenerate it with kubeadm init phase kubeconfig`);
   }
 
-  let certText: string;
-  let keyText: string;
-  let certSource = file;
-  let keySource = file;
-  const form = refs.certData ? 'embedded' : 'file';
-  if (refs.certData) {
-    certText = Buffer.from(refs.certData, 'base64').toString('utf8');
-    keyText = refs.keyData ? Buffer.from(refs.keyData, 'base64').toString('utf8') : '';
-  } else if (refs.certFile) {
-    certSource = resolveReferenced(paths, file, refs.certFile);
-    keySource = refs.keyFile ? resolveReferenced(paths, file, refs.keyFile) : certSource;
-    record.certPath = certSource;
-    record.rotatedByKubelet = entry.name === 'kubelet.conf';
-    const c = readText(certSource);
-    if (!c.ok) {
-      record.state = 'unreadable';
-      record.problems.push({
-        code: 'referenced-file-missing',
-        file: certSource,
-        message: `${c.problem.message} (referenced by client-certificate in ${file})`,
-        hint: entry.name === 'kubelet.conf'
-          ? 'the kubelet writes this file when it rotates its client certificate; check the kubelet'
-          : 'restore the file or point the kubeconfig at an existing certificate',
-      });
-      return undefined;
-    }
-    certText = c.value;
-    const k = keySource === certSource ? c : readText(keySource);
-    keyText = k.ok ? k.value : '';
-  } else {
-    return invalid('has no client certificate for its user', 'this kubeconfig does not use certificate authentication; nothing to renew');
-  }
-
+  const texts = credentialTexts(entry, paths, file, refs, record);
+  if (!texts) return undefined;
+  if ('invalid' in texts) return invalid(texts.invalid, 'this kubeconfig does not use certificate authentication; nothing to renew');
+  const { certText, certSource, form } = texts;
   const parsed = parseCertText(certSource, certText);
   if (!parsed.ok) {
     record.state = 'unreadable';
@@ -247,11 +265,18 @@ function readKubeconfigLeaf(
     );
     return undefined;
   }
+  return kubeconfigCredential(file, text.value, refs, texts, parsed.value.cert, record);
+}
+
+/** The kubeconfig's document (kept even with a broken key: a forced renewal replaces the key and repairs the entry). */
+function kubeconfigCredential(
+  file: string, text: string, refs: KubeconfigCredentialRefs, texts: CredentialTexts, cert: CertFacts, record: LeafRecord,
+): Credential {
+  const { keyText, certSource, keySource, form } = texts;
   const key = parseKeyText(keySource, keyText);
-  const fallbackEncoding: KeyEncoding = parsed.value.cert.publicKey.algorithm === 'ECDSA' ? 'sec1' : 'pkcs1';
-  // The document exists even with a broken key: a forced renewal replaces the key and repairs the entry.
+  const fallbackEncoding: KeyEncoding = cert.publicKey.algorithm === 'ECDSA' ? 'sec1' : 'pkcs1';
   const document: CredentialDocument = {
-    kind: 'kubeconfig', path: file, text: text.value, form, userName: refs.userName,
+    kind: 'kubeconfig', path: file, text, form, userName: refs.userName,
     keyEncoding: key.ok ? key.value.encoding : fallbackEncoding,
   };
   if (refs.clusterName) document.clusterName = refs.clusterName;
@@ -265,9 +290,9 @@ function readKubeconfigLeaf(
       ? { ...key.problem, message: `client-key-data ${key.problem.message.replace(/^holds /, 'is ')}` }
       : key.problem;
     record.problems.push(problem);
-    return { cert: parsed.value.cert, document };
+    return { cert, document };
   }
-  return { cert: parsed.value.cert, key: key.value, document };
+  return { cert, key: key.value, document };
 }
 
 function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd: boolean): LeafRecord {
