@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { type Config, CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, parseConfig } from './config.js';
+import { type Config, CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_CONFIG_PATH, configWarnings, defaultConfig, loadConfig, parseConfig } from './config.js';
 
 const F = '/etc/kube-cert-renewer/config.yaml';
 const S = 1_000;
@@ -178,3 +178,37 @@ describe('loadConfig', () => {
     expect((err as ConfigError).message.startsWith(`${dir}: `)).toBe(true);
   });
 });
+
+describe('rules across keys, and warnings', () => {
+  it('refuses renewInterval and renewBefore both 0: nothing would renew before expiry', () => {
+    const err = refusal({ renewInterval: '0', renewBefore: '0' });
+    expect(err.key).toBe('renewInterval, renewBefore');
+    expect(err.message).toBe(`${F}: renewInterval, renewBefore: both are 0: no certificate would ever be renewed before it expires`);
+    expect(parseConfig(F, { renewInterval: '30d', renewBefore: '0' }).renewBefore).toBe(0);
+  });
+
+  it('refuses a duration too long to compute dates with, saying the limit', () => {
+    const err = refusal({ validity: '400000d' });
+    expect(err.message).toBe(`${F}: validity: "400000d" is too long`);
+    expect(err.hint).toMatch(/^durations are at most \d+d/);
+  });
+
+  it('warns about a renewInterval under a day, only then', () => {
+    expect(configWarnings(parseConfig(F, { renewInterval: '12h' }))).toEqual([
+      'renewInterval 12h is under a day: every run renews the certificates and restarts the control-plane components that use them (etcd, kube-apiserver, ...) that often',
+    ]);
+    expect(configWarnings(parseConfig(F, { renewInterval: '1d' }))).toEqual([]);
+    expect(configWarnings(parseConfig(F, { renewInterval: 0 }))).toEqual([]);
+  });
+
+  it.each([
+    ['comments only', '# renewBefore: 90d\n#validity: 365d\n'],
+    ['comments with CRLF', '# renewBefore: 90d\r\n\r\n   # x\r\n'],
+    ['document markers and blanks', '---\n\n...\n'],
+  ])('reads a file with %s as the defaults', (_, text) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kcr-config-')), 'config.yaml');
+    writeFileSync(file, text);
+    expect(loadConfig(file, true)).toStrictEqual(defaultConfig());
+  });
+});
+
