@@ -195,10 +195,14 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       const strangerCrt = join(r, 'stranger.crt');
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', strangerKey, '-out', strangerCrt, '-subj', '/CN=front-proxy-ca', '-days', '3650'], { stdio: 'pipe' });
       const csr = execFileSync('openssl', ['req', '-new', '-key', join(pki, 'front-proxy-client.key'), '-subj', '/CN=front-proxy-client'], { stdio: 'pipe' });
-      const crt = execFileSync('openssl', ['x509', '-req', '-CA', strangerCrt, '-CAkey', strangerKey, '-set_serial', '7', '-days', '300'], { input: csr, stdio: ['pipe', 'pipe', 'pipe'] });
+      // kubeadm's identity otherwise (clientAuth), so the foreign signature is the one problem.
+      const ext = join(r, 'stranger.ext');
+      writeFileSync(ext, 'extendedKeyUsage = clientAuth\nkeyUsage = critical, digitalSignature, keyEncipherment\n');
+      const crt = execFileSync('openssl', ['x509', '-req', '-CA', strangerCrt, '-CAkey', strangerKey, '-set_serial', '7', '-days', '300', '-extfile', ext], { input: csr, stdio: ['pipe', 'pipe', 'pipe'] });
       writeFileSync(join(pki, 'front-proxy-client.crt'), crt);
       unlinkSync(strangerKey);
       unlinkSync(strangerCrt);
+      unlinkSync(ext);
     });
     expect(code).toBe(1);
     const file = join(root, 'etc/kubernetes/pki/front-proxy-client.crt');

@@ -45,7 +45,7 @@ describe('source structure', () => {
   });
 
   // Functions being rewritten on other branches of this change; the list only shrinks.
-  const PENDING = new Set(['config/config.ts coerce', 'demo/tree.ts buildDemoTree', 'inventory/read.ts readKubeconfigLeaf', 'main.ts main', 'pki/certificate.ts parseCertificate']);
+  const PENDING = new Set(['config/config.ts coerce', 'inventory/read.ts readKubeconfigLeaf', 'main.ts main']);
 
   it('no function over 60 lines without a written reason', () => {
     const long = FILES.flatMap((f) => functionLengths(f.file, f.text)
