@@ -21,6 +21,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 /** The packaging revision: bump it (and both changelogs) to re-package the same upstream version. */
 const RELEASE = '1';
 const VERSION = `${pkg.version}-${RELEASE}`;
+const SCHEMAS = readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.schema.json')).sort();
 const NAME = 'kube-cert-renewer';
 const build = join(root, 'build');
 const DEB = join(build, `${NAME}_${VERSION}_amd64.deb`);
@@ -99,7 +100,11 @@ function buildDeb(work) {
   writeFile(join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz'), gz('packaging/kube-cert-renewer.8'), 0o644);
   writeFile(join(tree, 'usr/share/doc', NAME, 'copyright'), copyrightText(), 0o644);
   writeFile(join(tree, 'usr/share/doc', NAME, 'changelog.Debian.gz'), gz('packaging/changelog'), 0o644);
+  // The operator guide on the node: the README (configuration, JSON, metrics, CA expiry), compressed as policy asks.
+  writeFile(join(tree, 'usr/share/doc', NAME, 'README.md.gz'), gz('README.md'), 0o644);
   writeFile(join(tree, 'usr/share/lintian/overrides', NAME), readFileSync(join(root, 'packaging/debian/lintian-overrides')), 0o644);
+  // The JSON contracts of status, plan and history, for automation on the node.
+  for (const f of SCHEMAS) writeFile(join(tree, 'usr/share', NAME, 'schemas', f), readFileSync(join(root, 'schemas', f)), 0o644);
 
   const files = contents(tree);
   // Installed-Size as dpkg-gencontrol counts it: KiB per file, rounded up, and one per directory.

@@ -51,7 +51,7 @@ describe('a certificate whose identity differs from kubeadm’s', () => {
     expect(report.summary.healthy).toBe(true);
     const problems = report.problems.filter((p) => p.code === 'identity-differs');
     expect(problems.map((p) => p.entry)).toEqual(['apiserver']);
-    expect(problems[0]?.file).toBe(join(pki, 'apiserver.crt'));
+    expect(problems[0]?.file).toBe('/etc/kubernetes/pki/apiserver.crt'); // host path
     expect(problems[0]?.message).toBe('is not the certificate kubeadm makes for apiserver: CN is "apiserver-by-hand", kubeadm\'s is "kube-apiserver"; ' +
       'organizations are "ops", kubeadm\'s are [none]; extended key usage lacks serverAuth; ' +
       'SANs lack DNS:kubernetes.default, DNS:kubernetes.default.svc, DNS:kubernetes.default.svc.<domain>');

@@ -10,7 +10,7 @@ import type { RenewalPlan } from '../plan/plan.js';
 import { restartComponents } from '../restart/sequence.js';
 import type { ApplyDeps } from './deps.js';
 import { type PreparedRenewal, prepareRenewals } from './prepare.js';
-import { type RunSummary, type State, writeState } from './state.js';
+import { type RunSummary, type State, addPendingRestarts, clearPendingRestarts, writeState } from './state.js';
 import { type Journal, commitRun, listRuns, newRunId, pruneRuns, stageRun, writeJournal } from './transaction.js';
 import { undoRenewals } from './undo.js';
 
@@ -63,6 +63,10 @@ async function renewAll(plan: RenewalPlan, inventory: Inventory, state: State, d
   outcome.runId = journal.id;
   commitRun(deps.paths, journal);
   recordRenewals(state, journal, now);
+  if (!deps.config.restart.enabled) {
+    // Nothing restarts: `status` names what still runs the old certificates until a run restarts it.
+    for (const p of prepared) addPendingRestarts(state, p.item.restarts, [p.item.name], journal.id, now.toISOString());
+  }
   writeState(deps.paths.stateFile, state);
   outcome.renewed.push(...prepared.map((p) => p.item.name));
   logRenewed(deps, prepared, journal.id);
@@ -95,6 +99,7 @@ export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: S
   }
   const result = await restartComponents(deps, journal, opts.owed);
   outcome.restarted = result.restarted;
+  clearPendingRestarts(state, result.restarted);
   if (!result.ok) {
     outcome.result = result.rolledBack ? 'rolled-back' : 'failure';
     if (result.rolledBack && journal) {

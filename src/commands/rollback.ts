@@ -7,11 +7,12 @@ import { createNotifier } from '../ops/notify.js';
 import { acquireLock } from '../apply/lock.js';
 import { chooseRunToRollBack, restartAfterRollback, restoreFilesAndState } from '../apply/rollback.js';
 import { readState } from '../apply/state.js';
-import { listRuns, readJournal } from '../apply/transaction.js';
+import { assertRunId, listRuns, readJournal } from '../apply/transaction.js';
 import { refreshMetrics } from './metrics.js';
 import { applyDeps } from './run.js';
 
 export async function rollbackCommand(ctx: Context, runId: string | undefined, force: boolean): Promise<number> {
+  if (runId !== undefined) assertRunId(runId); // before the lock: a bad id changes nothing
   const lock = await acquireLock(ctx.paths.lockFile, 'rollback');
   try {
     const runs = listRuns(ctx.paths);

@@ -23,6 +23,8 @@ export interface PkiPairDocument {
   certPath: string;
   keyPath: string;
   keyEncoding: KeyEncoding;
+  /** The certificates that followed the leaf in its file (its chain), kept byte for byte by a renewal. */
+  chainAfterLeaf?: string;
 }
 
 export interface KubeconfigDocument {
@@ -144,7 +146,7 @@ export function renderCredential(doc: CredentialDocument, certPem: string, keyPe
   if (doc.kind === 'pki-pair') {
     return [
       { path: doc.keyPath, content: keyPem, mode: KEY_MODE },
-      { path: doc.certPath, content: certPem, mode: CERT_MODE },
+      { path: doc.certPath, content: certPem + (doc.chainAfterLeaf ?? ''), mode: CERT_MODE },
     ];
   }
   if (doc.form === 'file') throw new Error(`${doc.path}: references its certificate files; the kubelet rotates them`);

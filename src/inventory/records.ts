@@ -13,7 +13,9 @@ export type ProblemCode =
   | 'ca-unavailable'
   | 'kubeconfig-invalid'
   | 'referenced-file-missing'
-  | 'identity-differs';
+  | 'identity-differs'
+  /** A CA that expires within renewBefore (set by the status report, not the reader). */
+  | 'ca-expiring';
 
 /**
  * Problems that are reported but neither block a renewal nor fail a run or `status`: renewal copies a certificate's
