@@ -174,7 +174,7 @@ export function parseCertificate(der: Buffer): CertFacts {
   const x = new X509Certificate(der);
   const decoded = lazy(() => decodeCertificate(der));
   const extension = lazy(() => extensionFacts(decoded()));
-  const raw = lazy(() => rawParts(decoded(), der));
+  const raw = lazy(() => rawParts(decoded()));
   const facts: Omit<CertFacts, 'raw' | 'keyUsage' | 'subjectKeyId' | 'authorityKeyId'> = {
     der,
     subject: parseNameText(x.subject),
@@ -215,9 +215,14 @@ interface Decoded {
   extensions: der.Asn1[];
 }
 
-/** The certificate through node-forge's decoder (what `status` needs of it: the extensions' values). */
+/**
+ * The certificate through node-forge's decoder. Its re-encoding must give back the exact bytes (no BER such as an
+ * indefinite length), so every part a renewal copies is byte-for-byte what the certificate holds.
+ */
 function decodeCertificate(certDer: Buffer): Decoded {
-  const [tbs, sigAlg, sigBits] = der.children(der.decodeDer(certDer));
+  const cert = der.decodeDer(certDer);
+  if (!der.encodeDer(cert).equals(certDer)) throw new Error('the certificate is not in canonical DER');
+  const [tbs, sigAlg, sigBits] = der.children(cert);
   if (!tbs || !sigAlg || !sigBits) throw new Error('not an X.509 certificate');
   const fields = der.children(tbs);
   const [, , issuer, , subject, spki] = fields.slice(isContext(fields[0], 0) ? 1 : 0);
@@ -253,14 +258,8 @@ function extensionFacts(d: Decoded): ExtensionFacts {
   return facts;
 }
 
-/**
- * The encoded parts a renewal copies. node-forge's re-encoding of the whole certificate must give back the exact
- * bytes, so every part taken out of it is byte-for-byte what the certificate holds.
- */
-function rawParts(d: Decoded, certDer: Buffer): CertFacts['raw'] {
-  if (!der.encodeDer(der.sequence([d.tbs, d.sigAlg, d.sigBits])).equals(certDer)) {
-    throw new Error('the certificate is not in canonical DER');
-  }
+/** The encoded parts a renewal copies (decodeCertificate checked they re-encode to the certificate's bytes). */
+function rawParts(d: Decoded): CertFacts['raw'] {
   return {
     subject: der.encodeDer(d.subject),
     issuer: der.encodeDer(d.issuer),
