@@ -11,6 +11,7 @@ import { type FixtureOptions } from './helpers/kubeadm-fixture.js';
 import { useTrees } from './helpers/host-trees.js';
 import { expectSameIdentity, expectSignedBy, readCert } from './helpers/openssl.js';
 import { runCli, statusJson } from './helpers/cli.js';
+import { assertMatchesSchema } from './helpers/schemas.js';
 
 const trees = useTrees('kcr-identity-');
 
@@ -46,6 +47,7 @@ describe('a certificate whose identity differs from kubeadm’s', () => {
 
     const { code, report } = statusJson(fx.root);
     expect(code).toBe(0);
+    assertMatchesSchema('status', report);
     expect(report.summary.healthy).toBe(true);
     const problems = report.problems.filter((p) => p.code === 'identity-differs');
     expect(problems.map((p) => p.entry)).toEqual(['apiserver']);

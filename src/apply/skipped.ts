@@ -5,7 +5,7 @@
  * its file, with the entries it holds back, rather than once per entry as "its CA cannot be used".
  */
 import { hostPathOf, hostText } from '../host/paths.js';
-import type { Inventory, LeafRecord } from '../inventory/records.js';
+import { type Inventory, type LeafRecord, isAdvisory } from '../inventory/records.js';
 import type { SkippedItem } from '../plan/plan.js';
 import type { ApplyDeps } from './deps.js';
 
@@ -15,7 +15,8 @@ type Deps = Pick<ApplyDeps, 'log' | 'paths'>;
 function logLeafProblems(leaf: LeafRecord | undefined, name: string, deps: Deps): void {
   for (const p of leaf?.problems ?? []) {
     const file = hostPathOf(deps.paths.root, p.file);
-    deps.log.error({ entry: name, file, hint: p.hint }, `${name}: ${file}: ${hostText(deps.paths.root, p.message)}`);
+    const log = isAdvisory(p) ? deps.log.warn.bind(deps.log) : deps.log.error.bind(deps.log); // advisory: never a failure
+    log({ entry: name, file, hint: p.hint }, `${name}: ${file}: ${hostText(deps.paths.root, p.message)}`);
   }
 }
 

@@ -9,6 +9,7 @@ import { RenewerError, RunFailedError } from '../errors.js';
 import { hostText } from '../host/paths.js';
 import { assertControlPlane } from '../inventory/control-plane.js';
 import { readInventory } from '../inventory/read.js';
+import { isAdvisory } from '../inventory/records.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
 import { type Notifier, createNotifier } from '../ops/notify.js';
 import type { ApplyDeps } from '../apply/deps.js';
@@ -126,7 +127,10 @@ async function monitorRun(ctx: Context, notify: Notifier): Promise<number> {
   for (const c of report.certificates) {
     if (c.renewable) ctx.log.warn({ entry: c.name, notAfter: c.notAfter }, `${c.name}: renewal due (${c.why}); mode is monitor, not renewing`);
   }
-  for (const p of report.problems) ctx.log.error({ entry: p.entry, file: p.file, hint: p.hint }, `${p.entry}: ${p.file}: ${p.message}`);
+  for (const p of report.problems) {
+    const log = isAdvisory(p) ? ctx.log.warn.bind(ctx.log) : ctx.log.error.bind(ctx.log); // advisory: reported, never a failure
+    log({ entry: p.entry, file: p.file, hint: p.hint }, `${p.entry}: ${p.file}: ${p.message}`);
+  }
   // The run metrics cover monitor runs too (last run, its success); monitor mode writes no state, so the counters
   // keep counting renewal runs only.
   const finishedAt = ctx.now().toISOString();
