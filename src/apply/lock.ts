@@ -36,7 +36,8 @@ export interface Lock {
   release(): void;
 }
 
-export async function acquireLock(file: string, command: string, waitMs = 10_000): Promise<Lock> {
+/** `onWait` is told once, at once, who holds the lock when this process has to wait for it. */
+export async function acquireLock(file: string, command: string, waitMs = 10_000, onWait?: (holder: string) => void): Promise<Lock> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const me: Holder = {
     pid: process.pid,
@@ -46,6 +47,7 @@ export async function acquireLock(file: string, command: string, waitMs = 10_000
     since: new Date().toISOString(),
   };
   const deadline = Date.now() + waitMs;
+  let told = false;
   for (;;) {
     try {
       const fd = openSync(file, 'wx', 0o600);
@@ -86,8 +88,12 @@ export async function acquireLock(file: string, command: string, waitMs = 10_000
       }
       continue;
     }
+    const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';
+    if (!told && onWait) {
+      told = true;
+      onWait(who);
+    }
     if (Date.now() >= deadline) {
-      const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';
       throw new LockError(
         `another kube-cert-renewer run holds ${file} (${who})`,
         'wait for it to finish (journalctl -u kube-cert-renewer shows it), then try again',

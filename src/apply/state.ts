@@ -26,6 +26,8 @@ export interface RunSummary {
   renewed: string[];
   failed: string[];
   restarted: string[];
+  /** Set when `rollback` restored this run's files afterwards. */
+  rolledBackAt?: string;
 }
 
 export interface State {

@@ -16,6 +16,7 @@ import { type RunOutcome, applyRun } from '../apply/run.js';
 import { reportSkipped } from '../apply/skipped.js';
 import { type State, readState, writeState } from '../apply/state.js';
 import { recordRun } from '../apply/summary.js';
+import { newRunId } from '../apply/transaction.js';
 import { decideAll } from '../plan/decide.js';
 import { buildPlan } from '../plan/plan.js';
 import { refreshMetrics } from './metrics.js';
@@ -34,8 +35,8 @@ export function applyDeps(ctx: Context, notify: Notifier): ApplyDeps {
 }
 
 /** read → decide → apply, under the lock. */
-async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, state: State): Promise<RunOutcome> {
-  const owed = recoverInterruptedRuns(deps);
+async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, state: State, runId: string): Promise<RunOutcome> {
+  const owed = recoverInterruptedRuns(deps, state, runId);
   const inventory = readInventory(ctx.paths);
   if (inventory.cas.every((c) => c.state !== 'present') && inventory.leaves.every((l) => l.state !== 'present')) {
     throw new HostFileError(
@@ -51,9 +52,9 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, 
   if (plan.items.length === 0 && owed.length === 0) {
     const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
     ctx.log.info({ checked: managed }, 'nothing to renew');
-    return { renewed: [], failed, restarted: [], result: 'success' };
+    return { runId, renewed: [], failed, restarted: [], result: 'success' };
   }
-  const outcome = await applyRun(plan, inventory, state, deps, { command: opts.command, owed });
+  const outcome = await applyRun(plan, inventory, state, deps, { command: opts.command, runId, owed });
   return { ...outcome, failed: [...failed, ...outcome.failed] };
 }
 
@@ -66,19 +67,22 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     }
     return monitorRun(ctx, notify);
   }
-  await notify('waiting for the lock');
-  const lock = await acquireLock(ctx.paths.lockFile, opts.command);
+  const lock = await acquireLock(ctx.paths.lockFile, opts.command, undefined, (who) => {
+    ctx.log.info({ lockFile: ctx.paths.lockFile }, `waiting for the lock: another kube-cert-renewer run holds it (${who})`);
+    void notify(`waiting for the lock held by ${who}`);
+  });
+  const runId = newRunId(startedAt);
   try {
     const read = readState(ctx.paths.stateFile);
     if (read.warning) ctx.log.warn(read.warning);
     const state = read.state;
     let outcome: RunOutcome;
     try {
-      outcome = await renewAndRestart(ctx, opts, applyDeps(ctx, notify), state);
+      outcome = await renewAndRestart(ctx, opts, applyDeps(ctx, notify), state, runId);
     } catch (err) {
       const text = err instanceof RenewerError ? err.describe().replace(/\n\s*/g, ' ') : (err as Error).message;
       ctx.log.error(`run failed: ${text}`);
-      outcome = { renewed: [], failed: ['run'], restarted: [], result: 'failure' };
+      outcome = { runId, renewed: [], failed: ['run'], restarted: [], result: 'failure' };
     }
     let hooksFailed = 0;
     if (outcome.renewed.length > 0 && outcome.result === 'success' && ctx.config.hooks.postRenew.length > 0) {

@@ -8,6 +8,7 @@ import {
   closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { faultPoint } from '../apply/faults.js';
 
 export function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -17,6 +18,9 @@ export function fsyncDirectory(dir: string): void {
     closeSync(fd);
   }
 }
+
+/** Our temporary files and only ours: `.<name>.kcr-<8 hex>`, what temporaryPathFor makes. */
+export const TEMPORARY_NAME = /^\..+\.kcr-[0-9a-f]{8}$/;
 
 export function temporaryPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.kcr-${randomBytes(4).toString('hex')}`);
@@ -56,6 +60,7 @@ export function writeFileAtomic(target: string, content: string | Buffer, mode: 
     } finally {
       closeSync(fd);
     }
+    faultPoint('temp-written');
     renameSync(tmp, target);
   } catch (err) {
     try {

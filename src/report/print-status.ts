@@ -53,6 +53,7 @@ export function printStatus(r: StatusReport): string {
   }
   if (r.lastRun) {
     facts.push(`Last run ${r.lastRun.id}: ${r.lastRun.result} at ${r.lastRun.finishedAt}, renewed ${r.lastRun.renewed.length}, failed ${r.lastRun.failed.length}.`);
+    if (r.lastRun.rolledBackAt) facts.push(`Last run ${r.lastRun.id} was rolled back at ${r.lastRun.rolledBackAt}.`);
   }
   out.push(facts.join('\n') + '\n');
   if (r.problems.length > 0) {
