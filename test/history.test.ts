@@ -180,7 +180,20 @@ describe('backups', () => {
   });
 });
 
+const expiredTrees = useFixtureCopies({ expired: true, keyAlgorithm: 'ecdsa-p256' });
+
 describe('post-renew hooks', () => {
+  it('do not run after a run that failed but kept what it renewed (restart failed, previous certificates expired)', () => {
+    const out = trees.scratch();
+    const root = expiredTrees.copy(`${CONFIG}hooks:\n  postRenew:\n    - touch ${out}/ran\n`);
+    writeFileSync(join(root, 'etc/kubernetes/manifests/kube-scheduler.yaml'), 'a: 1\n---\nb: 2\n');
+    const r = runCli(['--root', root, 'run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/NOT rolling back/);
+    expect(stateOf(root).lastRun.renewed.length).toBeGreaterThan(0);
+    expect(existsSync(join(out, 'ran'))).toBe(false);
+  });
+
   it('do not run after a failed run (a restart that failed, rolled back)', () => {
     const out = trees.scratch();
     const root = trees.copy(`${CONFIG}hooks:\n  postRenew:\n    - touch ${out}/ran\n`);
