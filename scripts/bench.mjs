@@ -6,9 +6,12 @@
 //            vs  a shell script making the same 11 keys and 11 signatures with the openssl CLI
 //   memory   peak RSS of both commands
 //   binary   the single executable's start-up, when build/kube-cert-renewer exists (npm run build:binary)
+// Every measure is also taken, interleaved in the same run, on the bundle of BENCH_BEFORE (default: the last commit
+// with the home-made DER reader and YAML fast paths), built from `git archive` of that commit, so the ratios after
+// the change print beside the ratios before it. BENCH_BEFORE=none skips that.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,13 +22,15 @@ const BINARY = join(repo, 'build/kube-cert-renewer');
 const work = mkdtempSync(join(tmpdir(), 'kcr-bench-'));
 const STATUS_RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 31);
 const RENEW_RUNS = Number(process.env.BENCH_RENEW_RUNS ?? 7);
+// The last commit before "YAML: one parser" and "One certificate reader" (issue 8 §2).
+const BEFORE = process.env.BENCH_BEFORE ?? '4a55c7c51d466ba636ea9082b3b9d4070e89a299';
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Wall time (ms) and peak RSS (KiB, from the kernel's rusage of the child) of one command. */
+/** Wall time (ms), peak RSS (KiB) and CPU time (user+sys, ms; from the kernel's rusage of the child) of one command. */
 function measure(cmd, args, opts = {}) {
   const probe = `import resource, subprocess, sys, time
 t = time.perf_counter()
@@ -33,11 +38,12 @@ r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PI
 ms = (time.perf_counter() - t) * 1000
 if r.returncode != 0:
     sys.stderr.write(r.stderr.decode()); sys.exit(r.returncode)
-print(ms, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)`;
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(ms, u.ru_maxrss, (u.ru_utime + u.ru_stime) * 1000)`;
   const r = spawnSync('python3', ['-c', probe, cmd, ...args], { encoding: 'utf8', ...opts });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  const [ms, rss] = r.stdout.trim().split(/\s+/).map(Number);
-  return { ms, rssKiB: rss };
+  const [ms, rss, cpu] = r.stdout.trim().split(/\s+/).map(Number);
+  return { ms, rssKiB: rss, cpuMs: cpu };
 }
 
 async function fixture() {
@@ -48,6 +54,43 @@ async function fixture() {
   mkdirSync(join(fx.root, 'etc/kube-cert-renewer'), { recursive: true });
   writeFileSync(join(fx.root, 'etc/kube-cert-renewer/config.yaml'), 'restart:\n  enabled: false\n');
   return fx;
+}
+
+/** The CLI as built from BEFORE's tree (its own scripts/build.mjs, this checkout's node_modules), or why not. */
+function buildBefore() {
+  if (BEFORE === 'none') return { reason: 'BENCH_BEFORE=none' };
+  const dir = join(work, 'before');
+  mkdirSync(dir);
+  try {
+    execFileSync('sh', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'sh', repo, BEFORE, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+    execFileSync(process.execPath, [join(dir, 'scripts/build.mjs')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    return { cli: join(dir, 'dist/kube-cert-renewer.cjs') };
+  } catch (err) {
+    return { reason: `cannot build ${BEFORE.slice(0, 12)}: ${String(err.stderr ?? err.message).trim().split('\n')[0]}` };
+  }
+}
+
+/**
+ * Home-made candidates, each in place of the library code it would replace: the bench builds this tree once more
+ * with the candidate file swapped in and measures both side by side. A candidate is adopted only with a gain of
+ * 15% or more on the measure it serves.
+ */
+const CANDIDATES = [{
+  name: 'kubeconfig base64 lift-out',
+  serves: 'status',
+  file: 'src/inventory/kubeconfig-yaml.ts',
+  candidate: 'scripts/bench-candidates/kubeconfig-yaml.lift-out.ts',
+}];
+
+/** This tree built once more with `c.candidate` in place of `c.file`. */
+function buildWith(c, i) {
+  const dir = join(work, `candidate-${i}`);
+  for (const part of ['src', 'scripts', 'package.json']) cpSync(join(repo, part), join(dir, part), { recursive: true });
+  symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  cpSync(join(repo, c.candidate), join(dir, c.file));
+  execFileSync(process.execPath, [join(dir, 'scripts/build.mjs')], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  return join(dir, 'dist/kube-cert-renewer.cjs');
 }
 
 // The openssl baseline: what a renewal script does per certificate — a new key, then one signature by the CA.
@@ -85,42 +128,63 @@ function pct(n) {
 }
 
 const fx = await fixture();
+const before = buildBefore();
 console.log(`fixture: ${fx.root} (RSA-2048, kubeadm layout, ${LEAVES.length} renewable leaves); node ${process.version}; ${os()}`);
+console.log(before.cli ? `before: ${BEFORE.slice(0, 12)}, built from git in the same run` : `before: not measured (${before.reason})`);
+const clis = { after: CLI, ...(before.cli ? { before: before.cli } : {}) };
+const variants = CANDIDATES.map((c, i) => ({ ...c, key: `candidate-${i}`, cli: buildWith(c, i) }));
+const statusClis = { ...clis, ...Object.fromEntries(variants.map((v) => [v.key, v.cli])) };
 
-// Status against bare node start, interleaved so drift hits both alike.
+// Status against bare node start, interleaved so drift hits every side alike.
 const bare = [];
-const status = [];
-let statusRss = 0;
+const bareCpu = [];
+const statusCpu = Object.fromEntries(Object.keys(statusClis).map((k) => [k, []]));
+const status = Object.fromEntries(Object.keys(statusClis).map((k) => [k, []]));
+const statusRss = { after: 0, before: 0 };
 for (let i = 0; i < STATUS_RUNS; i++) {
-  bare.push(measure(process.execPath, ['-e', '0']).ms);
-  const s = measure(process.execPath, [CLI, '--root', fx.root, 'status']);
-  status.push(s.ms);
-  statusRss = Math.max(statusRss, s.rssKiB);
+  const b = measure(process.execPath, ['-e', '0']);
+  bare.push(b.ms);
+  bareCpu.push(b.cpuMs);
+  const order = i % 2 ? Object.keys(statusClis) : Object.keys(statusClis).reverse();
+  for (const side of order) {
+    const s = measure(process.execPath, [statusClis[side], '--root', fx.root, 'status']);
+    status[side].push(s.ms);
+    statusCpu[side].push(s.cpuMs);
+    statusRss[side] = Math.max(statusRss[side] ?? 0, s.rssKiB);
+  }
 }
 
 // Renewal against the openssl script, each on a fresh copy of the same tree.
-const ours = [];
+const ours = { after: [], before: [] };
 const script = [];
-let renewRss = 0;
+const renewRss = { after: 0, before: 0 };
 for (let i = 0; i < RENEW_RUNS; i++) {
-  const copy = join(work, `copy-${i}`);
-  cpSync(fx.root, copy, { recursive: true, verbatimSymlinks: true });
-  const sh = opensslScript(join(copy, 'etc/kubernetes/pki'), join(work, `openssl-${i}`));
-  const run = () => {
-    const r = measure(process.execPath, [CLI, '--root', copy, 'renew', '--all']);
-    ours.push(r.ms);
-    renewRss = Math.max(renewRss, r.rssKiB);
+  const runs = Object.keys(clis).map((side) => () => {
+    const copy = join(work, `copy-${side}-${i}`);
+    cpSync(fx.root, copy, { recursive: true, verbatimSymlinks: true });
+    const r = measure(process.execPath, [clis[side], '--root', copy, 'renew', '--all']);
+    ours[side].push(r.ms);
+    renewRss[side] = Math.max(renewRss[side], r.rssKiB);
+    rmSync(copy, { recursive: true, force: true });
+  });
+  const base = () => {
+    const copy = join(work, `copy-openssl-${i}`);
+    cpSync(fx.root, copy, { recursive: true, verbatimSymlinks: true });
+    script.push(measure('/bin/sh', [opensslScript(join(copy, 'etc/kubernetes/pki'), join(work, `openssl-${i}`))]).ms);
+    rmSync(copy, { recursive: true, force: true });
   };
-  const base = () => script.push(measure('/bin/sh', [sh]).ms);
-  if (i % 2) { run(); base(); } else { base(); run(); }
-  rmSync(copy, { recursive: true, force: true });
+  for (const step of i % 2 ? [...runs, base] : [base, ...runs.reverse()]) step();
 }
 
+const ms = (xs) => `${median(xs).toFixed(0)} ms`;
+const mb = (kib) => `${(kib / 1024).toFixed(1)} MB`;
+const sides = (f) => [before.cli ? f('before') : '-', f('after')];
 const rows = [
-  ['status wall time', `${median(status).toFixed(0)} ms`, `node -e 0: ${median(bare).toFixed(0)} ms`, pct(median(status) / median(bare)), '≤ 1.30×'],
-  ['renewal of 11 (keys+signatures)', `${median(ours).toFixed(0)} ms`, `openssl script: ${median(script).toFixed(0)} ms`, pct(median(ours) / median(script)), '≤ 0.60×'],
-  ['peak RSS, status', `${(statusRss / 1024).toFixed(1)} MB`, '', '', '≤ 100 MB'],
-  ['peak RSS, renewal', `${(renewRss / 1024).toFixed(1)} MB`, '', '', '≤ 100 MB'],
+  ['status wall time', ...sides((k) => ms(status[k])), `node -e 0: ${ms(bare)}`, ...sides((k) => pct(median(status[k]) / median(bare))), '≤ 1.30×'],
+  ['status CPU time (user+sys)', ...sides((k) => ms(statusCpu[k])), `node -e 0: ${ms(bareCpu)}`, ...sides((k) => pct(median(statusCpu[k]) / median(bareCpu))), '(reported)'],
+  ['renewal of 11 (keys+signatures)', ...sides((k) => ms(ours[k])), `openssl script: ${ms(script)}`, ...sides((k) => pct(median(ours[k]) / median(script))), '≤ 0.60×'],
+  ['peak RSS, status', ...sides((k) => mb(statusRss[k])), '', '', '', '≤ 100 MB'],
+  ['peak RSS, renewal', ...sides((k) => mb(renewRss[k])), '', '', '', '≤ 100 MB'],
 ];
 if (existsSync(BINARY)) {
   const bin = [];
@@ -129,14 +193,24 @@ if (existsSync(BINARY)) {
     binBare.push(measure(process.execPath, ['-e', '0']).ms);
     bin.push(measure(BINARY, ['--root', fx.root, 'status']).ms);
   }
-  rows.push(['single binary: status', `${median(bin).toFixed(0)} ms`, `node -e 0: ${median(binBare).toFixed(0)} ms`, pct(median(bin) / median(binBare)), '']);
+  rows.push(['single binary: status', '', ms(bin), `node -e 0: ${ms(binBare)}`, '', pct(median(bin) / median(binBare)), '']);
 }
 
-const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[['measure', 'ours', 'baseline (same run)', 'ratio', 'target'], ...rows].map((r) => r[i].length)));
+const header = ['measure', 'before', 'after', 'baseline (same run)', 'ratio before', 'ratio after', 'target'];
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-console.log(`\nmedians of ${STATUS_RUNS} status and ${RENEW_RUNS} renewal runs\n`);
-console.log(line(['measure', 'ours', 'baseline (same run)', 'ratio', 'target']));
+console.log(`\nmedians of ${STATUS_RUNS} status and ${RENEW_RUNS} renewal runs per side, interleaved\n`);
+console.log(line(header));
 for (const r of rows) console.log(line(r));
+console.log(`\nOne parser per format: YAML by js-yaml, certificates by node:crypto's X509Certificate (node-forge's ASN.1
+decoder only for the encoded parts and extensions it does not expose). Home-made candidates against the library,
+on the measure each serves (adopted only with a gain of 15% or more):`);
+for (const v of variants) {
+  const gain = median(status.after) / median(status[v.key]) - 1;
+  const cpuGain = median(statusCpu.after) / median(statusCpu[v.key]) - 1;
+  console.log(`  ${v.name} (${v.candidate}): ${v.serves} ${ms(status[v.key])} vs ${ms(status.after)} with the library, ` +
+    `${(gain * 100).toFixed(0)}% gain (CPU ${(cpuGain * 100).toFixed(0)}%): ${gain >= 0.15 ? 'ADOPT IT' : 'not adopted'}`);
+}
 rmSync(work, { recursive: true, force: true });
 
 function os() {

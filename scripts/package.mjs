@@ -13,6 +13,7 @@ import {
 import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from './debian-packages.mjs';
 import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,6 +21,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 /** The packaging revision: bump it (and both changelogs) to re-package the same upstream version. */
 const RELEASE = '1';
 const VERSION = `${pkg.version}-${RELEASE}`;
+const SCHEMAS = readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.schema.json')).sort();
 const NAME = 'kube-cert-renewer';
 const build = join(root, 'build');
 const DEB = join(build, `${NAME}_${VERSION}_amd64.deb`);
@@ -37,23 +39,6 @@ function run(file, args, options = {}) {
     process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
     throw new Error(`${file} ${args.join(' ')} failed (exit ${err.status ?? err.signal})`);
   }
-}
-
-/** Installs the Debian packages (by package name → a command it provides) whose command is missing. */
-function ensureDebianTools(tools) {
-  const missing = Object.entries(tools).filter(([, command]) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  }).map(([name]) => name);
-  if (missing.length === 0) return;
-  say(`installing ${missing.join(' ')} (apt-get)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
 }
 
 /** The version of the newest entry of a Debian changelog. */
@@ -115,7 +100,11 @@ function buildDeb(work) {
   writeFile(join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz'), gz('packaging/kube-cert-renewer.8'), 0o644);
   writeFile(join(tree, 'usr/share/doc', NAME, 'copyright'), copyrightText(), 0o644);
   writeFile(join(tree, 'usr/share/doc', NAME, 'changelog.Debian.gz'), gz('packaging/changelog'), 0o644);
+  // The operator guide on the node: the README (configuration, JSON, metrics, CA expiry), compressed as policy asks.
+  writeFile(join(tree, 'usr/share/doc', NAME, 'README.md.gz'), gz('README.md'), 0o644);
   writeFile(join(tree, 'usr/share/lintian/overrides', NAME), readFileSync(join(root, 'packaging/debian/lintian-overrides')), 0o644);
+  // The JSON contracts of status, plan and history, for automation on the node.
+  for (const f of SCHEMAS) writeFile(join(tree, 'usr/share', NAME, 'schemas', f), readFileSync(join(root, 'schemas', f)), 0o644);
 
   const files = contents(tree);
   // Installed-Size as dpkg-gencontrol counts it: KiB per file, rounded up, and one per directory.
@@ -190,7 +179,7 @@ function lintRpm() {
 }
 
 function packageAll({ skipBinary, lint }) {
-  ensureDebianTools({ 'dpkg-dev': 'dpkg-shlibdeps', rpm: 'rpmbuild', binutils: 'strip', 'xz-utils': 'xz', ...(lint ? { lintian: 'lintian', rpmlint: 'rpmlint' } : {}) });
+  ensureDebianPackages({ 'dpkg-dev': 'dpkg-shlibdeps', rpm: 'rpmbuild', binutils: 'strip', 'xz-utils': 'xz', ...(lint ? { lintian: 'lintian', rpmlint: 'rpmlint' } : {}) });
   if (!skipBinary) execFileSync(process.execPath, [join(root, 'scripts/build-binary.mjs')], { cwd: root, stdio: 'inherit' });
   if (!existsSync(binary)) throw new Error(`${relative(root, binary)} is missing: run npm run build:binary`);
   const work = join(build, 'pkg');

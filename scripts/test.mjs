@@ -4,8 +4,11 @@
 //     installed with apt-get when missing (CI machines start clean; only Debian's repositories are reachable).
 //  2. vitest: unit tests beside the code, integration tests under test/ (they drive the built CLI).
 //  3. the system test: the .deb inside a real systemd (test/system), unless KCR_SKIP_SYSTEM=1.
+//  4. the Ansible test: the role and playbooks against three booted containers (test/ansible), unless
+//     KCR_SKIP_ANSIBLE=1. It reuses the packages the system test just built and checked (KCR_TEST_REUSE_PACKAGES=1);
+//     without the system test it builds them itself.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { ensureDebianPackages } from './debian-packages.mjs';
 
 const PACKAGES = {
   openssl: '/usr/bin/openssl',
@@ -23,6 +26,11 @@ const PACKAGES = {
   'xz-utils': '/usr/bin/xz',
   binutils: '/usr/bin/strip',
   systemd: '/usr/bin/systemd-analyze',
+  mount: '/usr/bin/mount', // test/write-errors: a filled tmpfs and a read-only bind mount
+  coreutils: '/usr/bin/mkfifo', // FIFOs in place of host files
+  'ansible-core': '/usr/bin/ansible-playbook',
+  ansible: '/usr/bin/ansible-community', // community.docker (nsenter connection), ansible.posix (JSON callback)
+  'ansible-lint': '/usr/bin/ansible-lint',
 };
 
 function sh(cmd, args, opts = {}) {
@@ -30,14 +38,18 @@ function sh(cmd, args, opts = {}) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const missing = Object.entries(PACKAGES).filter(([, path]) => !existsSync(path)).map(([pkg]) => pkg);
-if (missing.length > 0) {
-  console.log(`installing test dependencies from Debian: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  sh('apt-get', ['update', '-qq'], { env });
-  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+try {
+  ensureDebianPackages(PACKAGES, (text) => console.log(`test dependencies: ${text}`));
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
 }
 
 sh('npx', ['tsc', '--noEmit', '-p', '.']);
 sh('npx', ['vitest', 'run']);
-if (process.env.KCR_SKIP_SYSTEM !== '1') sh('npm', ['run', 'test:system']);
+const system = process.env.KCR_SKIP_SYSTEM !== '1';
+if (system) sh('npm', ['run', 'test:system']);
+if (process.env.KCR_SKIP_ANSIBLE !== '1') {
+  const env = { ...process.env, ...(system ? { KCR_TEST_REUSE_PACKAGES: '1' } : {}) };
+  sh('npm', ['run', 'test:ansible'], { env });
+}

@@ -61,7 +61,7 @@ describe('in-process CLI', () => {
     expect(await run(['frobnicate'])).toMatchObject({ code: 2, out: '' });
     const badOutput = await run(['status', '-o', 'yaml']);
     expect(badOutput.code).toBe(2);
-    expect(badOutput.err).toMatch(/--output "yaml": use table or json/);
+    expect(badOutput.err).toMatch(/--output "yaml": use table, wide or json/);
     const renew = await run(['--root', trees.copy(''), 'renew']);
     expect(renew.code).toBe(2);
     expect(renew.err).toMatch(/name the entries to renew, or pass --all/);

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, type FixtureOptions } from './helpers/kubeadm-fixture.js';
 import { useTrees } from './helpers/host-trees.js';
@@ -94,7 +94,7 @@ describe('status on every fixture variant matches openssl', () => {
     expect(leaves.filter((c) => c.managedBy === 'kube-cert-renewer').every((c) => c.due && c.reasons.includes('expired'))).toBe(true);
     const table = runCli(['--root', fx.root, 'status']);
     expect(table.code).toBe(1);
-    expect(table.stdout).toMatch(/^apiserver\s+\w{3} \d\d, \d{4} \d\d:\d\d UTC\s+expired\s+ca\s+no/m);
+    expect(table.stdout).toMatch(/^apiserver\s+\w{3} \d\d, \d{4} \d\d:\d\d UTC\s+<invalid>\s+ca\s+no/m);
   });
 
   it('external CA: its leaves are reported as externally managed, not due for us, not errors', async () => {
@@ -108,7 +108,7 @@ describe('status on every fixture variant matches openssl', () => {
     expect(code).toBe(1); // expired certificates are still expired
     const table = runCli(['--root', fx.root, 'status']).stdout;
     expect(table).toMatch(/^apiserver\s+.*\s+ca\s+yes\s/m);
-    expect(table).toMatch(/^ca\s+.*\s+yes$/m);
+    expect(table).toMatch(/^ca\s+.*\s+yes\s+no$/m); // EXTERNALLY MANAGED yes, ROTATE no
   });
 
   it('external etcd: no etcd entries at all', async () => {
@@ -145,7 +145,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
     mutate(root);
     const before = snapshotFiles(root);
     const { code, report } = statusJson(root);
-    const table = runCli(['--root', root, 'status']).stdout;
+    const table = runCli(['--root', root, 'status']).stdout.replace(/\n {6}/g, ' '); // problems wrap at 120 columns
     expect(snapshotFiles(root)).toEqual(before); // status never writes
     return { root, code, report, table };
   }
@@ -166,7 +166,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       writeFileSync(f, pem.slice(0, Math.floor(pem.length / 2)));
     });
     expect(code).toBe(1);
-    const file = join(root, 'etc/kubernetes/pki/apiserver.crt');
+    const file = '/etc/kubernetes/pki/apiserver.crt'; // status reports host paths
     expect(report.certificates.find((c) => c.name === 'apiserver')).toMatchObject({ state: 'unreadable', problems: [{ code: 'unreadable', file }] });
     expect(report.problems[0]?.message).toMatch(/truncated or damaged/);
     expect(table).toContain(`apiserver: ${file}: holds a truncated or damaged PEM certificate`);
@@ -179,7 +179,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       writeFileSync(join(pki, 'apiserver-kubelet-client.key'), readFileSync(join(pki, 'front-proxy-client.key')));
     });
     expect(code).toBe(1);
-    const file = join(root, 'etc/kubernetes/pki/apiserver-kubelet-client.key');
+    const file = '/etc/kubernetes/pki/apiserver-kubelet-client.key'; // status reports host paths
     expect(report.certificates.find((c) => c.name === 'apiserver-kubelet-client')).toMatchObject({
       state: 'present', key: { matchesCertificate: false }, problems: [{ code: 'key-mismatch', file }],
     });
@@ -201,7 +201,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       unlinkSync(strangerCrt);
     });
     expect(code).toBe(1);
-    const file = join(root, 'etc/kubernetes/pki/front-proxy-client.crt');
+    const file = '/etc/kubernetes/pki/front-proxy-client.crt'; // status reports host paths
     expect(report.certificates.find((c) => c.name === 'front-proxy-client')).toMatchObject({
       signedByCA: false, key: { matchesCertificate: true }, problems: [{ code: 'not-signed-by-ca', file }],
     });
@@ -214,7 +214,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       writeFileSync(join(r, 'etc/kubernetes/scheduler.conf'), 'apiVersion: v1\nclusters: [\n  - {name: x\nusers: ][\n');
     });
     expect(code).toBe(1);
-    const file = join(root, 'etc/kubernetes/scheduler.conf');
+    const file = '/etc/kubernetes/scheduler.conf'; // status reports host paths
     expect(report.certificates.find((c) => c.name === 'scheduler.conf')).toMatchObject({ state: 'unreadable', problems: [{ code: 'kubeconfig-invalid', file }] });
     expect(table).toMatch(new RegExp(`scheduler\\.conf: ${file.replace(/[.]/g, '\\.')}: is not a valid kubeconfig: .* at line \\d+`));
     expectOthersFine(report, 'scheduler.conf');
@@ -225,9 +225,10 @@ describe('bad inputs: a clear message naming the file, every other entry still r
     const { code, report, table } = broken((r) => {
       const link = join(r, 'var/lib/kubelet/pki/kubelet-client-current.pem');
       const dest = readlinkSync(link);
-      target = dest.startsWith('/') ? join(r, dest) : join(r, 'var/lib/kubelet/pki', dest);
-      expect(existsSync(target)).toBe(true);
-      unlinkSync(target);
+      const onDisk = dest.startsWith('/') ? join(r, dest) : join(r, 'var/lib/kubelet/pki', dest);
+      expect(existsSync(onDisk)).toBe(true);
+      unlinkSync(onDisk);
+      target = `/${relative(r, onDisk)}`; // status reports host paths
     });
     expect(code).toBe(1);
     const kubelet = report.certificates.find((c) => c.name === 'kubelet.conf');
@@ -258,7 +259,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
   it('usage errors exit 2', () => {
     expect(runCli(['frobnicate']).code).toBe(2);
     expect(runCli(['status', '--bogus']).code).toBe(2);
-    expect(runCli(['--root', base.root, 'status', '-o', 'yaml']).stderr).toMatch(/--output "yaml": use table or json/);
+    expect(runCli(['--root', base.root, 'status', '-o', 'yaml']).stderr).toMatch(/--output "yaml": use table, wide or json/);
     expect(runCli(['--version']).stdout).toMatch(/^kube-cert-renewer \d+\.\d+\.\d+/);
     expect(runCli(['--help']).stdout).toContain('Commands:');
   });

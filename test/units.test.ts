@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, loadConfig, parseConfig } from '../src/config/config.js';
-import { ensureDebianTools } from './system/apt.js';
+import { ensureDebianPackages } from '../scripts/debian-packages.mjs';
 
 const ROOT = join(__dirname, '..');
 const SERVICE = 'kube-cert-renewer.service';
@@ -73,7 +73,7 @@ function settings(text: string, section: string): Array<[string, string]> {
 }
 
 beforeAll(() => {
-  ensureDebianTools({ systemd: 'systemd-analyze', 'man-db': 'man' });
+  ensureDebianPackages({ systemd: 'systemd-analyze', 'man-db': 'man' });
 });
 
 describe('systemd units', () => {

@@ -32,9 +32,9 @@ describe('metrics textfile', () => {
     const expectedNames = trees.base.entries.map((e) => e.name).sort();
     expect(notAfter.map((s) => s.labels.name).sort()).toEqual(expectedNames);
     for (const s of notAfter) {
-      expect(s.labels.path, `${s.labels.name} path is a host path`).toMatch(/^\/(etc\/kubernetes|var\/lib\/kubelet)\//);
-      expect(s.labels.issuer, `${s.labels.name} issuer`).toBeTruthy();
-      const info = certOf(root, s.labels.path as string);
+      expect(s.labels.filepath, `${s.labels.name} filepath is a host path`).toMatch(/^\/etc\/kubernetes\//);
+      expect(s.labels.issuer_CN, `${s.labels.name} issuer`).toBeTruthy();
+      const info = certOf(root, s.labels.filepath as string);
       expect(s.value, `${s.labels.name} notAfter`).toBe(info.notAfter.getTime() / 1000);
       expect(one(samples, 'x509_cert_not_before', { name: s.labels.name as string }), `${s.labels.name} notBefore`).toBe(info.notBefore.getTime() / 1000);
       expect(one(samples, 'x509_cert_expired', { name: s.labels.name as string })).toBe(0);
@@ -139,7 +139,7 @@ describe('status after a run', () => {
       expect(last.oldSerial).toBe(certOf(trees.base.root, c.name === 'admin.conf' ? '/etc/kubernetes/admin.conf' : '/etc/kubernetes/pki/etcd/server.crt').serial);
     }
 
-    const table = runCli(['--root', root, 'status']);
+    const table = runCli(['--root', root, 'status', '-o', 'wide']);
     const lines = table.stdout.split('\n');
     const header = lines.find((l) => l.startsWith('CERTIFICATE ') && l.includes('LAST RENEWED')) as string;
     expect(header, table.stdout).toBeDefined();

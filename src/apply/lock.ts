@@ -3,10 +3,12 @@
  * A second run waits briefly, then gives up with a clear message. A lock left by a dead process (crash, kill -9,
  * reboot) is recognised as stale and taken over, so a crash never blocks the timer forever.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LockError } from '../errors.js';
+import { hostWriteError } from '../host/atomic.js';
 import { processStartTime } from '../host/proc.js';
+import { readBoundedText } from '../host/read.js';
 
 interface Holder {
   pid: number;
@@ -32,13 +34,100 @@ function isAlive(holder: Holder): boolean {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A lock file that holds no holder (empty or cut short: its writer died between creating and writing it) for this
+ * long is stale: a live writer fills it microseconds after creating it.
+ */
+export const DAMAGED_LOCK_GRACE_MS = 3_000;
+
+interface LockFileSeen {
+  holder?: Holder;
+  /** Identity of the file read, so only that file is removed when it is stale. */
+  ino: number;
+  mtimeMs: number;
+  size: number;
+}
+
+function readLockFile(file: string): LockFileSeen | undefined {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return undefined; // gone: try to take it again
+  }
+  const seen: LockFileSeen = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
+  try {
+    const parsed = JSON.parse(readBoundedText(file, 'lock')) as Holder;
+    if (parsed && typeof parsed.pid === 'number' && typeof parsed.startTime === 'string') seen.holder = parsed;
+  } catch {
+    // empty, cut short, damaged or not a regular file: no holder
+  }
+  return seen;
+}
+
+function isStale(seen: LockFileSeen, now: number): boolean {
+  if (seen.holder) return !isAlive(seen.holder);
+  return now - seen.mtimeMs > DAMAGED_LOCK_GRACE_MS;
+}
+
+/** Remove the stale lock file `seen` described, unless it has been replaced since. False when it cannot be removed. */
+function removeStale(file: string, seen: LockFileSeen): boolean {
+  try {
+    const st = lstatSync(file);
+    if (st.ino === seen.ino && st.mtimeMs === seen.mtimeMs && st.size === seen.size) unlinkSync(file);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'; // someone else cleaned it up
+  }
+}
+
 export interface Lock {
   release(): void;
 }
 
-/** `onWait` is told once, at once, who holds the lock when this process has to wait for it. */
-export async function acquireLock(file: string, command: string, waitMs = 10_000, onWait?: (holder: string) => void): Promise<Lock> {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+function tryCreate(file: string, me: Holder): Lock | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw hostWriteError(file, err);
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(me)}\n`);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(file);
+    throw hostWriteError(file, err);
+  }
+  closeSync(fd);
+  let released = false;
+  return {
+    release: () => {
+      if (released) return;
+      released = true;
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/**
+ * Take the lock, waiting up to `waitMs` for a live holder. `warn` hears about a stale lock taken over (a dead
+ * holder, or an empty or damaged lock file).
+ */
+export async function acquireLock(
+  file: string, command: string, waitMs = 10_000, warn: (message: string) => void = () => undefined,
+  onWait?: (holder: string) => void,
+): Promise<Lock> {
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw hostWriteError(dirname(file), err);
+  }
   const me: Holder = {
     pid: process.pid,
     startTime: processStartTime(process.pid) ?? '',
@@ -49,45 +138,16 @@ export async function acquireLock(file: string, command: string, waitMs = 10_000
   const deadline = Date.now() + waitMs;
   let told = false;
   for (;;) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      try {
-        writeSync(fd, `${JSON.stringify(me)}\n`);
-      } finally {
-        closeSync(fd);
-      }
-      let released = false;
-      return {
-        release: () => {
-          if (released) return;
-          released = true;
-          try {
-            unlinkSync(file);
-          } catch {
-            // already gone
-          }
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let text = '';
-    let holder: Holder | undefined;
-    try {
-      text = readFileSync(file, 'utf8');
-      holder = JSON.parse(text) as Holder;
-    } catch {
-      holder = undefined; // being written right now, or damaged: look again shortly
-    }
-    if (holder && !isAlive(holder)) {
-      // Stale: remove it only if it is still the same stale lock we read.
-      try {
-        if (readFileSync(file, 'utf8') === text) unlinkSync(file);
-      } catch {
-        // someone else cleaned it up
-      }
+    const lock = tryCreate(file, me);
+    if (lock) return lock;
+    const seen = readLockFile(file);
+    if (seen && isStale(seen, Date.now()) && removeStale(file, seen)) {
+      warn(seen.holder
+        ? `${file}: took over the lock of pid ${seen.holder.pid} (\`${seen.holder.command}\`), which is no longer running`
+        : `${file}: took over a lock file left empty or damaged by a run that died while taking it`);
       continue;
     }
+    const holder = seen?.holder;
     const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';
     if (!told && onWait) {
       told = true;

@@ -44,7 +44,7 @@ function rollForward(journal: Journal, deps: ApplyDeps): boolean {
   const problems = journal.entries.map((e) => stagedEntryProblem(deps.paths, dir, e)).filter((p): p is string => p !== undefined);
   if (problems.length === 0) {
     deps.log.warn({ runId: journal.id, entries: journal.entries.map((e) => e.name) },
-      `finishing run ${journal.id}, which was interrupted before all its files were written`);
+      `finishing a run that was interrupted before all its files were written (run ${journal.id})`);
     commitRun(deps.paths, journal);
     return true;
   }

@@ -12,7 +12,7 @@ import type { ApplyDeps } from './deps.js';
 import { faultPoint } from './faults.js';
 import { type PreparedRenewal, prepareRenewals } from './prepare.js';
 import { type OwedRun, recordRenewals } from './recover.js';
-import { type RunSummary, type State, writeState } from './state.js';
+import { type RunSummary, type State, addPendingRestarts, clearPendingRestarts, writeState } from './state.js';
 import { type Journal, closeRun, commitRun, listRuns, pruneRuns, stageRun } from './transaction.js';
 import { undoRenewals } from './undo.js';
 
@@ -62,6 +62,10 @@ async function renewAll(plan: RenewalPlan, inventory: Inventory, state: State, d
   const journal = stageRun(deps.paths, opts.runId, opts.command, now, prepared, restarts, state.entries);
   commitRun(deps.paths, journal);
   recordRenewals(state, journal, now.toISOString());
+  if (!deps.config.restart.enabled) {
+    // Nothing restarts: `status` names what still runs the old certificates until a run restarts it.
+    for (const p of prepared) addPendingRestarts(state, p.item.restarts, [p.item.name], journal.id, now.toISOString());
+  }
   saveState(deps, state);
   outcome.renewed.push(...prepared.map((p) => p.item.name));
   logRenewed(deps, prepared, journal.id);
@@ -92,6 +96,7 @@ export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: S
   const owedViews = opts.owed.map((o) => ({ ...o.journal, restarts: o.restarts }));
   const result = await restartComponents(deps, journal, owedViews);
   outcome.restarted = result.restarted;
+  clearPendingRestarts(state, result.restarted);
   if (!result.ok) {
     outcome.result = result.rolledBack ? 'rolled-back' : 'failure';
     if (result.rolledBack && journal) {

@@ -3,8 +3,8 @@
  * metrics and status read. Written atomically; a damaged file is reported and treated as empty, never fatal,
  * because the certificates on disk stay the source of truth.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../host/atomic.js';
+import { RefusedFileError, readBoundedText } from '../host/read.js';
 
 export const STATE_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 
@@ -30,6 +30,15 @@ export interface RunSummary {
   rolledBackAt?: string;
 }
 
+/** A component still running certificates older than the files on disk: renewed while restart.enabled was false. */
+export interface PendingRestart {
+  component: string;
+  /** The first renewal it has not picked up. */
+  since: string;
+  runId: string;
+  entries: string[];
+}
+
 export interface State {
   apiVersion: string;
   kind: 'RenewerState';
@@ -39,6 +48,26 @@ export interface State {
   renewalsTotal: Record<string, number>;
   failuresTotal: number;
   runsTotal: number;
+  pendingRestarts?: PendingRestart[];
+}
+
+/** Remember that these components still run the old certificates (a renewal made with restart.enabled false). */
+export function addPendingRestarts(state: State, components: readonly string[], entries: readonly string[], runId: string, at: string): void {
+  const pending = state.pendingRestarts ?? [];
+  for (const component of components) {
+    const known = pending.find((p) => p.component === component);
+    if (known) {
+      known.runId = runId;
+      known.entries = [...new Set([...known.entries, ...entries])];
+    } else pending.push({ component, since: at, runId, entries: [...entries] });
+  }
+  state.pendingRestarts = pending;
+}
+
+/** These components were restarted: they run what is on disk now. */
+export function clearPendingRestarts(state: State, restarted: readonly string[]): void {
+  if (!state.pendingRestarts) return;
+  state.pendingRestarts = state.pendingRestarts.filter((p) => !restarted.includes(p.component));
 }
 
 export function emptyState(): State {
@@ -48,10 +77,11 @@ export function emptyState(): State {
 export function readState(file: string): { state: State; warning?: string } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, 'state');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
-    return { state: emptyState(), warning: `${file}: cannot be read (${(err as NodeJS.ErrnoException).code}); ignoring it` };
+    const why = err instanceof RefusedFileError ? err.detail : `cannot be read (${(err as NodeJS.ErrnoException).code})`;
+    return { state: emptyState(), warning: `${file}: ${why}; ignoring it (the certificates on disk are the truth); remove it and the next run writes a new one` };
   }
   try {
     const parsed = JSON.parse(text) as Partial<State>;
@@ -60,7 +90,7 @@ export function readState(file: string): { state: State; warning?: string } {
   } catch (err) {
     return {
       state: emptyState(),
-      warning: `${file}: is damaged (${(err as Error).message}); ignoring it, the certificates on disk are the truth`,
+      warning: `${file}: is damaged (${(err as Error).message}); ignoring it (the certificates on disk are the truth); the next run writes a new one`,
     };
   }
 }

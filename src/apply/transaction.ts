@@ -17,7 +17,9 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Component } from '../catalog.js';
-import { writeFileAtomic } from '../host/atomic.js';
+import { HostFileError, UsageError } from '../errors.js';
+import { hostWriteError, writeFileAtomic } from '../host/atomic.js';
+import { readBoundedText } from '../host/read.js';
 import { type HostPaths, hostPathOf, underRoot } from '../host/paths.js';
 import type { PreparedRenewal } from './prepare.js';
 import type { EntryRenewal } from './state.js';
@@ -39,6 +41,8 @@ export interface JournalFile {
   gid: number;
   /** Relative to the run directory. */
   backup: string;
+  /** The file did not exist before the run (a forced renewal repairing a lost key): rollback removes it. */
+  absent?: boolean;
   staged: string;
 }
 
@@ -84,11 +88,23 @@ export function newRunId(now: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** What newRunId makes. */
+/** The one form of a run id (newRunId's): anything else on the command line or in the backups directory is refused. */
 export const RUN_ID = /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$/;
 
+export function isRunId(id: string): boolean {
+  return RUN_ID.test(id);
+}
+
+/** The run's directory under backups/; a malformed id (`../../x`) is a usage error, before any path is built. */
 export function runDir(paths: HostPaths, id: string): string {
+  assertRunId(id);
   return join(paths.backups, id);
+}
+
+export function assertRunId(id: string): void {
+  if (!isRunId(id)) {
+    throw new UsageError(`${JSON.stringify(id)} is not a run id`, 'run ids look like 20261122T215356.123Z-1a2b3c; `kube-cert-renewer status` shows the last one');
+  }
 }
 
 export function writeJournal(paths: HostPaths, journal: Journal): void {
@@ -96,28 +112,64 @@ export function writeJournal(paths: HostPaths, journal: Journal): void {
   faultPoint('journal');
 }
 
+/**
+ * The journal of run `id`: undefined when the run has none; a HostFileError naming run.json when it cannot be
+ * read or is not a journal of run `id`.
+ */
 export function readJournal(paths: HostPaths, id: string): Journal | undefined {
+  const file = join(runDir(paths, id), 'run.json');
+  let text: string;
   try {
-    const j = JSON.parse(readFileSync(join(runDir(paths, id), 'run.json'), 'utf8')) as Journal;
-    return j.kind === 'RenewalRun' ? j : undefined;
-  } catch {
-    return undefined;
+    text = readBoundedText(file, 'journal');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if (err instanceof HostFileError) throw err;
+    throw new HostFileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'check its permissions');
   }
+  const damaged = (why: string): never => {
+    throw new HostFileError(file, `is damaged (${why})`, `this run's journal is lost: check the files it names by hand, then remove ${dirname(file)}`);
+  };
+  let j: Journal;
+  try {
+    j = JSON.parse(text) as Journal;
+  } catch (err) {
+    return damaged((err as Error).message);
+  }
+  if (j === null || typeof j !== 'object' || j.kind !== 'RenewalRun') return damaged('not a RenewalRun journal');
+  if (j.id !== id || !Array.isArray(j.entries)) return damaged(j.id !== id ? `it names run ${JSON.stringify(j.id)}` : 'no entries');
+  return j;
 }
 
-/** Every journaled run, oldest first (run ids sort by time). */
-export function listRuns(paths: HostPaths): Journal[] {
+/**
+ * Every journaled run, oldest first (run ids sort by time). Directories that are not runs are skipped; a damaged
+ * journal is skipped and passed to `onDamaged` (the caller logs it).
+ */
+export function listRuns(paths: HostPaths, onDamaged: (err: HostFileError) => void = () => undefined): Journal[] {
   let ids: string[];
   try {
-    ids = readdirSync(paths.backups).sort();
+    ids = readdirSync(paths.backups).filter(isRunId).sort();
   } catch {
     return [];
   }
-  return ids.map((id) => readJournal(paths, id)).filter((j): j is Journal => j !== undefined);
+  const runs: Journal[] = [];
+  for (const id of ids) {
+    try {
+      const j = readJournal(paths, id);
+      if (j) runs.push(j);
+    } catch (err) {
+      if (!(err instanceof HostFileError)) throw err;
+      onDamaged(err);
+    }
+  }
+  return runs;
 }
 
 function mkdirPrivate(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw hostWriteError(dir, err);
+  }
 }
 
 /** Backups and staged files hold keys: 0600 in 0700 directories, fsynced before the journal points at them. */
@@ -143,12 +195,14 @@ export function stageRun(
     newNotAfter: r.newNotAfter.toISOString(),
     files: r.writes.map((w) => {
       const hostPath = hostPathOf(paths.root, w.path);
-      const st = statSync(w.path);
+      const st = statSync(w.path, { throwIfNoEntry: false });
       const file: JournalFile = {
-        hostPath, mode: st.mode & 0o7777, newMode: w.mode, uid: st.uid, gid: st.gid,
+        hostPath, mode: st ? st.mode & 0o7777 : w.mode, newMode: w.mode,
+        uid: st?.uid ?? process.getuid?.() ?? 0, gid: st?.gid ?? process.getgid?.() ?? 0,
         backup: join('old', hostPath), staged: join('new', hostPath),
       };
-      writePrivate(join(dir, file.backup), readFileSync(w.path));
+      if (st) writePrivate(join(dir, file.backup), readFileSync(w.path));
+      else file.absent = true;
       writePrivate(join(dir, file.staged), w.content);
       faultPoint('stage');
       return file;
@@ -190,6 +244,10 @@ export function restoreRun(paths: HostPaths, journal: Journal): void {
   for (const entry of journal.entries) {
     for (const f of entry.files) {
       const target = fsPathOf(paths, f);
+      if (f.absent) {
+        rmSync(target, { force: true });
+        continue;
+      }
       writeFileAtomic(target, readFileSync(join(dir, f.backup)), f.mode, { keepOwner: false });
       try {
         chownSync(target, f.uid, f.gid);

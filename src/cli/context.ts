@@ -1,12 +1,13 @@
 /** What every command starts from: the root, the validated config, host paths, a logger and the clock. */
-import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from '../config/config.js';
-import { type HostPaths, hostPaths, underRoot } from '../host/paths.js';
+import { resolve } from 'node:path';
+import { type Config, DEFAULT_CONFIG_PATH, configWarnings, loadConfig } from '../config/config.js';
+import { type HostPaths, hostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { type Logger, createLogger } from '../ops/log.js';
 
 export interface GlobalOptions {
   root: string;
   config?: string;
-  output: 'table' | 'json';
+  output: 'table' | 'wide' | 'json';
   logFormat?: Config['log']['format'];
   verbose: boolean;
 }
@@ -18,7 +19,7 @@ export interface Context {
   paths: HostPaths;
   log: Logger;
   now: () => Date;
-  output: 'table' | 'json';
+  output: 'table' | 'wide' | 'json';
   /** Where command output (tables, JSON) goes. */
   print: (text: string) => void;
   /** Where log lines and errors go (stderr in the process; captured in in-process tests). */
@@ -28,13 +29,13 @@ export interface Context {
 export function createContext(options: GlobalOptions, print: (text: string) => void, printError: (text: string) => void): Context {
   const explicit = options.config !== undefined;
   // An explicit --config is a path on this machine; the default one lives in the host tree under --root.
-  const configFile = explicit ? (options.config as string) : underRoot(options.root, DEFAULT_CONFIG_PATH);
+  const configFile = explicit ? (options.config as string) : resolveUnderRoot(resolve(options.root), underRoot(resolve(options.root), DEFAULT_CONFIG_PATH));
   const config = loadConfig(configFile, explicit);
   if (options.logFormat) config.log.format = options.logFormat;
   if (options.verbose) config.log.level = 'debug';
   const paths = hostPaths(options.root, config);
   let log: Logger | undefined;
-  return {
+  const ctx: Context = {
     root: paths.root,
     configFile,
     config,
@@ -49,4 +50,6 @@ export function createContext(options: GlobalOptions, print: (text: string) => v
     print,
     printError,
   };
+  for (const warning of configWarnings(config)) ctx.log.warn({ config: configFile }, warning);
+  return ctx;
 }

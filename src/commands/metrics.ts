@@ -3,6 +3,7 @@
  * write metrics is logged, never a failure of the command that asked.
  */
 import type { Context } from '../cli/context.js';
+import { hostPathOf, hostText } from '../host/paths.js';
 import { writeMetrics } from '../report/metrics.js';
 import type { StatusReport } from '../report/status.js';
 import { reportFromHost } from './status.js';
@@ -13,9 +14,9 @@ export function refreshMetrics(ctx: Context, state: State, report?: StatusReport
   if (!ctx.paths.metricsDir) return;
   try {
     const current = report ?? reportFromHost(ctx, state);
-    const file = writeMetrics(ctx.paths.metricsDir, current, state, ctx.root);
-    ctx.log.debug({ file }, 'metrics written');
+    const file = writeMetrics(ctx.paths.metricsDir, current, state);
+    ctx.log.debug({ file: hostPathOf(ctx.root, file) }, 'metrics written');
   } catch (err) {
-    ctx.log.error({ dir: ctx.paths.metricsDir }, `cannot write metrics: ${(err as Error).message}`);
+    ctx.log.error({ dir: ctx.config.metrics.textfileDir }, `cannot write metrics: ${hostText(ctx.root, (err as Error).message)}`);
   }
 }

@@ -10,11 +10,12 @@ import { acquireLock } from '../apply/lock.js';
 import { chooseRunToRollBack, closeRollback, restartAfterRollback, restoreFilesAndState } from '../apply/rollback.js';
 import { readState } from '../apply/state.js';
 import { removeTemporaries } from '../apply/temporaries.js';
-import { listRuns, readJournal } from '../apply/transaction.js';
+import { assertRunId, listRuns, readJournal } from '../apply/transaction.js';
 import { refreshMetrics } from './metrics.js';
 import { applyDeps } from './run.js';
 
 export async function rollbackCommand(ctx: Context, runId: string | undefined, force: boolean): Promise<number> {
+  if (runId !== undefined) assertRunId(runId); // before the lock: a bad id changes nothing
   const notify = createNotifier();
   const lock = await acquireLock(ctx.paths.lockFile, 'rollback');
   try {

@@ -1,5 +1,6 @@
 /** `status`: every entry and CA, whether renewal is due and why. Exit 1 when anything is expired or broken. */
 import type { Context } from '../cli/context.js';
+import { assertControlPlane } from '../inventory/control-plane.js';
 import { readInventory } from '../inventory/read.js';
 import { readTimer } from '../ops/systemd.js';
 import { printStatus } from '../report/print-status.js';
@@ -10,6 +11,7 @@ import { type StatusReport, type TimerReport, buildStatusReport } from '../repor
 /** Read the host now and decide: the status report of the certificates on disk (read → decide → report). */
 export function reportFromHost(ctx: Context, state: State, timer?: TimerReport): StatusReport {
   const inventory = readInventory(ctx.paths);
+  assertControlPlane(inventory, ctx.paths);
   const now = ctx.now();
   const decisions = decideAll(inventory, ctx.config, state, now);
   return buildStatusReport({ inventory, decisions, config: ctx.config, state, now, root: ctx.root, ...(timer ? { timer } : {}) });
@@ -23,6 +25,6 @@ export async function statusReport(ctx: Context): Promise<StatusReport> {
 
 export async function statusCommand(ctx: Context): Promise<number> {
   const report = await statusReport(ctx);
-  ctx.print(ctx.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : printStatus(report));
+  ctx.print(ctx.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : printStatus(report, ctx.output === 'wide'));
   return report.summary.healthy ? 0 : 1;
 }

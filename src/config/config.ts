@@ -2,10 +2,11 @@
  * The configuration: /etc/kube-cert-renewer/config.yaml. Validation is strict: an unknown key, a wrong type or a bad
  * duration is a ConfigError naming the key and the value; nothing is written before the config is valid.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { parseDuration } from './duration.js';
-import { loadYaml, yamlErrorText } from './yaml.js';
+import { RefusedFileError, readBoundedText } from '../host/read.js';
+import { durationTooLong, formatDuration, parseDuration } from './duration.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
+import { loadYaml, yamlErrorText } from '../yaml.js';
 
 export const CONFIG_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const CONFIG_KIND = 'RenewerConfiguration';
@@ -30,6 +31,8 @@ export interface Config {
   paths: { kubernetes: string; pki: string; manifests: string; state: string };
   backups: { keep: number };
   log: { format: LogFormat; level: LogLevel };
+  /** While a kubeadm process runs on the node (upgrade, certs renew, init phase), wait this long (ms), then defer. */
+  kubeadm: { wait: number };
 }
 
 const DAY = 86_400_000;
@@ -51,6 +54,7 @@ export function defaultConfig(): Config {
     },
     backups: { keep: 10 },
     log: { format: 'auto', level: 'info' },
+    kubeadm: { wait: 5 * 60_000 },
   };
 }
 
@@ -101,10 +105,31 @@ const SCHEMA: Record<string, Field> = {
       level: { type: 'enum', values: ['debug', 'info', 'warn', 'error'] },
     },
   },
+  kubeadm: { type: 'section', fields: { wait: { type: 'duration' } } },
 };
 
 function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
+}
+
+type Fail = (msg: string, hint?: string) => never;
+
+function durationValue(value: unknown, min: number | undefined, fail: Fail): number {
+  const ms = typeof value === 'string' ? parseDuration(value) : value === 0 ? 0 : undefined;
+  const tooLong = typeof value === 'string' ? durationTooLong(value) : undefined;
+  if (tooLong) fail(`${show(value)} is too long`, tooLong);
+  if (ms === undefined) return fail(`${show(value)} is not a duration`, 'write it like 30d, 720h, 90m or 1h30m (0 disables)');
+  if (min !== undefined && ms < min) fail(`${show(value)} is too short`);
+  return ms;
+}
+
+function stringValue(value: unknown, field: Extract<Field, { type: 'string' }>, fail: Fail): string {
+  if (typeof value !== 'string') return fail(`${show(value)} is not a string`);
+  if (value === '' && field.allowEmpty) return value;
+  if (value === '') fail('must not be empty');
+  if (field.absolutePath && !value.startsWith('/')) fail(`${show(value)} is not an absolute path`);
+  if (field.pattern && !field.pattern.test(value)) fail(`${show(value)} is not valid`, field.patternHint);
+  return value;
 }
 
 function coerce(file: string, key: string, field: Field, value: unknown, target: Record<string, unknown>, name: string): void {
@@ -112,13 +137,9 @@ function coerce(file: string, key: string, field: Field, value: unknown, target:
     throw new ConfigError(file, key, msg, hint);
   };
   switch (field.type) {
-    case 'duration': {
-      const ms = typeof value === 'string' ? parseDuration(value) : value === 0 ? 0 : undefined;
-      if (ms === undefined) fail(`${show(value)} is not a duration`, 'write it like 30d, 720h, 90m or 1h30m (0 disables)');
-      if (field.min !== undefined && (ms as number) < field.min) fail(`${show(value)} is too short`);
-      target[name] = ms;
+    case 'duration':
+      target[name] = durationValue(value, field.min, fail);
       return;
-    }
     case 'boolean':
       if (typeof value !== 'boolean') fail(`${show(value)} is not true or false`);
       target[name] = value;
@@ -135,19 +156,9 @@ function coerce(file: string, key: string, field: Field, value: unknown, target:
       }
       target[name] = value;
       return;
-    case 'string': {
-      if (typeof value !== 'string') fail(`${show(value)} is not a string`);
-      const s = value as string;
-      if (s === '' && field.allowEmpty) {
-        target[name] = s;
-        return;
-      }
-      if (s === '') fail('must not be empty');
-      if (field.absolutePath && !s.startsWith('/')) fail(`${show(s)} is not an absolute path`);
-      if (field.pattern && !field.pattern.test(s)) fail(`${show(s)} is not valid`, field.patternHint);
-      target[name] = s;
+    case 'string':
+      target[name] = stringValue(value, field, fail);
       return;
-    }
     case 'strings':
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
         fail(`${show(value)} is not a list of commands`, 'write a YAML list of shell command strings');
@@ -187,15 +198,33 @@ export function parseConfig(file: string, doc: unknown): Config {
   }
   delete target.apiVersion;
   delete target.kind;
+  if (config.renewInterval === 0 && config.renewBefore === 0) {
+    throw new ConfigError(
+      file,
+      'renewInterval, renewBefore',
+      'both are 0: no certificate would ever be renewed before it expires',
+      'set renewBefore (e.g. 90d: renew when less than that remains) or renewInterval (e.g. 30d), or both',
+    );
+  }
   if (config.renewBefore >= config.validity) {
     throw new ConfigError(
       file,
       'renewBefore',
-      `must be shorter than validity (${show((doc as Record<string, unknown>).renewBefore ?? 'default')} ≥ validity)`,
-      'otherwise every renewed certificate would be due again at once',
+      `must be shorter than validity (renewBefore ${formatDuration(config.renewBefore)} ≥ validity ${formatDuration(config.validity)}): every run would renew every certificate again`,
+      'make validity longer than renewBefore (defaults: validity 365d, renewBefore 90d)',
     );
   }
   return config;
+}
+
+/** Settings that are valid but worth a warning each time the config is used. */
+export function configWarnings(config: Config): string[] {
+  const out: string[] = [];
+  if (config.renewInterval > 0 && config.renewInterval < DAY) {
+    out.push(`renewInterval ${formatDuration(config.renewInterval)} is under a day: every run renews the certificates and `
+      + 'restarts the control-plane components that use them (etcd, kube-apiserver, ...) that often');
+  }
+  return out;
 }
 
 /**
@@ -205,13 +234,18 @@ export function parseConfig(file: string, doc: unknown): Config {
 export function loadConfig(file: string, explicit: boolean): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, 'config');
   } catch (err) {
+    if (err instanceof RefusedFileError) throw new ConfigError(file, undefined, err.detail, 'point --config at the configuration file');
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) return defaultConfig();
     if (code === 'ENOENT') throw new ConfigError(file, undefined, 'does not exist', 'check the --config path');
     throw new ConfigError(file, undefined, `cannot be read (${code ?? String(err)})`);
   }
+  // Empty, or only comments (the packaged file lists every key commented out): the defaults, like a missing file.
+  if (text.split(/\r?\n/).every((l) => /^\s*(#.*)?$/.test(l) || /^(---|\.\.\.)\s*$/.test(l))) return defaultConfig();
+  const bomb = yamlExpansionProblem(text, file);
+  if (bomb) throw new ConfigError(file, undefined, bomb, 'write the configuration without YAML aliases');
   let doc: unknown;
   try {
     doc = loadYaml(text, file);

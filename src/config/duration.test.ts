@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, humanDuration, parseDuration } from './duration.js';
+import { durationTooLong, formatDuration, humanDuration, parseDuration } from './duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -42,5 +42,18 @@ describe('humanDuration', () => {
     [3650 * 86_400_000, '10y'],
   ])('%d → %s', (ms, text) => {
     expect(humanDuration(ms)).toBe(text);
+  });
+});
+
+describe('durations too long to be meant', () => {
+  it.each(['999999999999d', '365001d', '99999999999999999999s'])('%s is refused and said to be too long', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+    expect(durationTooLong(text)).toBe('durations are at most 365000d (1000 years)');
+  });
+
+  it('1000 years is the longest accepted', () => {
+    expect(parseDuration('365000d')).toBe(365000 * 86_400_000);
+    expect(durationTooLong('365000d')).toBeUndefined();
+    expect(durationTooLong('thirty days')).toBeUndefined();
   });
 });

@@ -1,13 +1,13 @@
 /**
  * The built-in demo host: a kubeadm-shaped /etc/kubernetes in a temporary directory, made with the product's own
- * PKI code (tests build theirs independently with the openssl CLI). Leaves were issued 300 days ago in the older
+ * PKI code from the catalog's identities (tests build theirs independently with the openssl CLI). Leaves were issued 300 days ago in the older
  * kubeadm style (notBefore = the CA's), so most are inside renewBefore, and the API server's expired yesterday.
  */
 import { type KeyObject, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { dumpYaml } from '../config/yaml.js';
-import { type CaName, LEAVES } from '../catalog.js';
+import { dumpYaml } from '../yaml.js';
+import { type CaName, type Identity, LEAVES, type LeafEntry } from '../catalog.js';
 import { OID } from '../pki/certificate.js';
 import * as der from '../pki/der.js';
 import { authorityKeyId, extension, leafKeyUsage, signCertificate, subjectKeyId } from '../pki/issue.js';
@@ -45,9 +45,27 @@ function sans(dns: string[], ips: string[]): der.Asn1 {
   ]));
 }
 
-function eku(kinds: Array<'server' | 'client'>): der.Asn1 {
-  const oid = { server: '1.3.6.1.5.5.7.3.1', client: '1.3.6.1.5.5.7.3.2' };
+function eku(kinds: Identity['extKeyUsage']): der.Asn1 {
+  const oid = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' };
   return extension(OID.extKeyUsage, false, der.sequence(kinds.map((k) => der.oid(oid[k]))));
+}
+
+/** What kubeadm adds to the catalog's minimum SANs from this host's configuration (node name, addresses). */
+const HOST_SANS: Record<string, { dns: string[]; ip: string[] }> = {
+  apiserver: { dns: [HOST], ip: ['10.96.0.1', ADDRESS] },
+  'etcd-server': { dns: [HOST], ip: [ADDRESS, '::1'] },
+  'etcd-peer': { dns: [HOST, 'localhost'], ip: [ADDRESS, '127.0.0.1', '::1'] },
+};
+
+/** The catalog's identity for this demo host: `<node>` is its name, `<domain>` kubeadm's default. */
+function demoIdentity(entry: LeafEntry): { subject: Array<[string, string]>; extra: der.Asn1[] } {
+  const fill = (rule: string): string => rule.replace('<node>', HOST).replace('<domain>', 'cluster.local');
+  const { identity } = entry;
+  const subject: Array<[string, string]> = [...(identity.organizations[0] ?? []).map((o): [string, string] => ['O', o]), ['CN', fill(identity.commonName)]];
+  const host = HOST_SANS[entry.name];
+  const dns = [...(host?.dns ?? []), ...(identity.sans?.dns ?? []).map(fill)];
+  const ip = [...(host?.ip ?? []), ...(identity.sans?.ip ?? [])];
+  return { subject, extra: dns.length || ip.length ? [sans(dns, ip)] : [] };
 }
 
 interface Issued {
@@ -144,28 +162,10 @@ export function buildDemoTree(root: string, now: Date): void {
   write(join(pki, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
 
   const inDays = (d: number): Date => new Date(now.getTime() + d * DAY);
-  const etcdSans = sans([HOST, 'localhost'], [ADDRESS, '127.0.0.1', '::1']);
-  const identities: Record<string, { subject: Array<[string, string]>; usage: der.Asn1; extra?: der.Asn1[]; notAfter: Date }> = {
-    apiserver: {
-      subject: [['CN', 'kube-apiserver']], usage: eku(['server']), notAfter: inDays(-1),
-      extra: [sans([HOST, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ['10.96.0.1', ADDRESS])],
-    },
-    'apiserver-kubelet-client': { subject: [['O', 'kubeadm:cluster-admins'], ['CN', 'kube-apiserver-kubelet-client']], usage: eku(['client']), notAfter: inDays(65) },
-    'front-proxy-client': { subject: [['CN', 'front-proxy-client']], usage: eku(['client']), notAfter: inDays(65) },
-    'apiserver-etcd-client': { subject: [['CN', 'kube-apiserver-etcd-client']], usage: eku(['client']), notAfter: inDays(65) },
-    'etcd-server': { subject: [['CN', HOST]], usage: eku(['server', 'client']), extra: [etcdSans], notAfter: inDays(65) },
-    'etcd-peer': { subject: [['CN', HOST]], usage: eku(['server', 'client']), extra: [etcdSans], notAfter: inDays(65) },
-    'etcd-healthcheck-client': { subject: [['CN', 'kube-etcd-healthcheck-client']], usage: eku(['client']), notAfter: inDays(65) },
-    'admin.conf': { subject: [['O', 'kubeadm:cluster-admins'], ['CN', 'kubernetes-admin']], usage: eku(['client']), notAfter: inDays(65) },
-    'super-admin.conf': { subject: [['O', 'system:masters'], ['CN', 'kubernetes-super-admin']], usage: eku(['client']), notAfter: inDays(65) },
-    'controller-manager.conf': { subject: [['CN', 'system:kube-controller-manager']], usage: eku(['client']), notAfter: inDays(65) },
-    'scheduler.conf': { subject: [['CN', 'system:kube-scheduler']], usage: eku(['client']), notAfter: inDays(65) },
-    'kubelet.conf': { subject: [['O', 'system:nodes'], ['CN', `system:node:${HOST}`]], usage: eku(['client']), notAfter: inDays(300) },
-  };
   for (const entry of LEAVES) {
-    const id = identities[entry.name];
-    if (!id) continue;
-    const leaf = makeLeaf(cas[entry.ca], id.subject, id.usage, id.notAfter, id.extra);
+    const id = demoIdentity(entry);
+    const notAfter = inDays(entry.name === 'apiserver' ? -1 : entry.name === 'kubelet.conf' ? 300 : 65);
+    const leaf = makeLeaf(cas[entry.ca], id.subject, eku(entry.identity.extKeyUsage), notAfter, id.extra);
     if (entry.kind === 'pki') {
       write(join(pki, entry.cert), leaf.cert, 0o644);
       write(join(pki, entry.key), leaf.key, 0o600);
@@ -184,7 +184,11 @@ export function buildDemoTree(root: string, now: Date): void {
     }
   }
 
-  const m = join(k8s, 'manifests');
+  writeManifests(join(k8s, 'manifests'));
+}
+
+/** kubeadm's static pod manifests, with the flags that name the certificates and the addresses they serve on. */
+function writeManifests(m: string): void {
   const p = '/etc/kubernetes/pki';
   write(join(m, 'etcd.yaml'), manifest('etcd', [
     'etcd', `--advertise-client-urls=https://${ADDRESS}:2379`, `--cert-file=${p}/etcd/server.crt`, '--client-cert-auth=true',

@@ -9,6 +9,30 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { faultPoint } from '../apply/faults.js';
+import { HostFileError } from '../errors.js';
+
+/** What to do about a failed write, by errno. */
+const WRITE_HINTS: Record<string, { message: string; hint: string }> = {
+  ENOSPC: { message: 'no space left on the filesystem holding it', hint: 'free space on that filesystem (df -h shows it), then run again; files that were not written are unchanged' },
+  EDQUOT: { message: 'disk quota exceeded on the filesystem holding it', hint: 'raise the quota or free space, then run again; files that were not written are unchanged' },
+  EROFS: { message: 'is on a read-only filesystem', hint: 'remount it read-write (or fix ReadWritePaths= in the systemd unit), then run again' },
+  EACCES: { message: 'cannot be written (permission denied)', hint: 'run as root, or fix the permissions of the file and its directory' },
+  EPERM: { message: 'cannot be written (operation not permitted; immutable?)', hint: 'check `lsattr` for the immutable flag and the unit\'s sandboxing, then run again' },
+  EIO: { message: 'cannot be written (I/O error)', hint: 'check the disk (dmesg), then run again' },
+};
+
+/**
+ * A write failure as a HostFileError naming `file` and what to do. Errors that are already typed pass through;
+ * anything that is not an errno error is returned as it is (a bug, not a host condition).
+ */
+export function hostWriteError(file: string, err: unknown): unknown {
+  if (err instanceof HostFileError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (!code) return err;
+  const known = WRITE_HINTS[code];
+  if (known) return new HostFileError(file, known.message, known.hint);
+  return new HostFileError(file, `cannot be written (${code})`, 'check the file, its directory and the filesystem, then run again');
+}
 
 export function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -33,7 +57,16 @@ export interface AtomicOptions {
   mkdirMode?: number;
 }
 
+/** writeFileAtomic's steps; every failure is a HostFileError naming the target and what to do. */
 export function writeFileAtomic(target: string, content: string | Buffer, mode: number, options: AtomicOptions = {}): void {
+  try {
+    replaceFile(target, content, mode, options);
+  } catch (err) {
+    throw hostWriteError(target, err);
+  }
+}
+
+function replaceFile(target: string, content: string | Buffer, mode: number, options: AtomicOptions): void {
   const dir = dirname(target);
   if (options.mkdirMode !== undefined) mkdirSync(dir, { recursive: true, mode: options.mkdirMode });
   let owner: { uid: number; gid: number } | undefined;

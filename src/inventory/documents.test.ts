@@ -31,15 +31,17 @@ ${extra}`;
 }
 
 describe('parseKubeconfigText', () => {
-  it('gives exactly what js-yaml gives on the whole text', () => {
-    for (const text of [kubeconfig(), kubeconfig('    token-data: "quoted"\n'), 'users: []\n', kubeconfig().replace(/\n/g, '\r\n')]) {
-      expect(parseKubeconfigText(text, 'x')).toEqual(yaml.load(text));
+  it('reads the credential of a client-go kubeconfig, CRLF too', () => {
+    for (const text of [kubeconfig(), kubeconfig().replace(/\n/g, '\r\n')]) {
+      const refs = kubeconfigCredentialRefs(parseKubeconfigText(text, 'x'));
+      expect(Buffer.from(refs.certData ?? '', 'base64').toString()).toBe(CERT);
+      expect(refs.userName).toBe('kubernetes-admin');
     }
   });
 
-  it('leaves a value that is not a single plain base64 token to js-yaml', () => {
-    const text = kubeconfig().replace(/client-key-data: (\S+)/, 'client-key-data: "$1"');
-    expect(parseKubeconfigText(text, 'x')).toEqual(yaml.load(text));
+  it('fails on broken YAML with js-yaml\'s error, naming the file and the line', () => {
+    const broken = kubeconfig().replace('kind: Config', 'kind: Config\n  bad: [');
+    expect(() => parseKubeconfigText(broken, '/etc/kubernetes/admin.conf')).toThrow(/admin\.conf.*\(\d+:\d+\)|line \d+/s);
   });
 });
 

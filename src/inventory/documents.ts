@@ -3,7 +3,8 @@
  * rewrites only the certificate, key (and, when the CA on disk changed, CA) data and keeps every other byte.
  * Documents hold where things are and how they are encoded, never the old key itself.
  */
-import { dumpYaml, parseYamlSubset, yamlLibrary } from '../config/yaml.js';
+import { dumpYaml } from '../yaml.js';
+import { parseKubeconfigText } from './kubeconfig-yaml.js';
 import type { KeyEncoding } from '../pki/pem.js';
 
 export interface FileWrite {
@@ -22,6 +23,8 @@ export interface PkiPairDocument {
   certPath: string;
   keyPath: string;
   keyEncoding: KeyEncoding;
+  /** The certificates that followed the leaf in its file (its chain), kept byte for byte by a renewal. */
+  chainAfterLeaf?: string;
 }
 
 export interface KubeconfigDocument {
@@ -95,38 +98,7 @@ export function kubeconfigCredentialRefs(doc: unknown): KubeconfigCredentialRefs
   return refs;
 }
 
-// A `…-data:` value on one line that is plain base64: a plain YAML scalar that needs no YAML parsing to read.
-const BASE64_VALUE = /^(\s*(?:- )?[A-Za-z-]+-data:[ \t]+)([A-Za-z0-9+/]{64,}={0,2})[ \t]*$/gm;
-
-/**
- * Parse a kubeconfig. The long base64 values (certificates and keys) are lifted out before js-yaml sees the text
- * and put back afterwards: they are plain scalars either way, and scanning them character by character is most of
- * the cost of `status` at start-up.
- */
-export function parseKubeconfigText(text: string, file: string): unknown {
-  const fast = parseYamlSubset(text);
-  if (fast !== undefined) return fast;
-  const values: string[] = [];
-  const light = text.replace(BASE64_VALUE, (_, prefix: string, value: string) => {
-    values.push(value);
-    return `${prefix}kcr-base64-${values.length - 1}`;
-  });
-  const doc = yamlLibrary().load(light, { filename: file });
-  if (values.length === 0) return doc;
-  const restore = (node: unknown): unknown => {
-    if (typeof node === 'string') {
-      const m = /^kcr-base64-(\d+)$/.exec(node);
-      return m ? values[Number(m[1])] : node;
-    }
-    if (Array.isArray(node)) return node.map(restore);
-    if (node && typeof node === 'object') {
-      for (const [k, v] of Object.entries(node)) (node as Record<string, unknown>)[k] = restore(v);
-    }
-    return node;
-  };
-  return restore(doc);
-}
-
+export { parseKubeconfigText };
 
 function replaceOnce(text: string, oldValue: string, newValue: string): string | undefined {
   const first = text.indexOf(oldValue);
@@ -174,7 +146,7 @@ export function renderCredential(doc: CredentialDocument, certPem: string, keyPe
   if (doc.kind === 'pki-pair') {
     return [
       { path: doc.keyPath, content: keyPem, mode: KEY_MODE },
-      { path: doc.certPath, content: certPem, mode: CERT_MODE },
+      { path: doc.certPath, content: certPem + (doc.chainAfterLeaf ?? ''), mode: CERT_MODE },
     ];
   }
   if (doc.form === 'file') throw new Error(`${doc.path}: references its certificate files; the kubelet rotates them`);

@@ -2,24 +2,30 @@
  * Read the host into records: catalog × files. Every failure of one entry is a Problem on that entry's record, so
  * status still reports every other entry.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, posix } from 'node:path';
 import { CERTIFICATE_AUTHORITIES, LEAVES, type CaEntry, type LeafEntry } from '../catalog.js';
-import { yamlErrorText } from '../config/yaml.js';
+import { yamlErrorText } from '../yaml.js';
 import { errorMessage } from '../errors.js';
-import { type HostPaths, resolveSymlinksUnderRoot, underRoot } from '../host/paths.js';
-import { type CertFacts, encodedKeyMatchesCertificate, isSignedBy, parseCertificate } from '../pki/certificate.js';
-import { readDer } from '../pki/der-reader.js';
+import { type HostPaths, hostPathOf, resolveUnderRoot, underRoot } from '../host/paths.js';
+import { type FileKind, RefusedFileError, readBoundedText } from '../host/read.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
+import { type CertFacts, isSignedBy, keyMatchesCertificate, loadPrivateKey, parseCertificate } from '../pki/certificate.js';
 import { certificateBlocks, privateKeyBlock, type KeyEncoding } from '../pki/pem.js';
-import { type CredentialDocument, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
+import { identityDifferences } from './identity.js';
+import { type CredentialDocument, type KubeconfigCredentialRefs, kubeconfigCredentialRefs, parseKubeconfigText } from './documents.js';
 import type { CaRecord, Inventory, LeafRecord, Problem } from './records.js';
 
 type Read<T> = { ok: true; value: T } | { ok: false; problem: Problem };
 
-function readText(file: string): Read<string> {
+function readText(file: string, kind: FileKind = 'pem'): Read<string> {
   try {
-    return { ok: true, value: readFileSync(file, 'utf8') };
+    return { ok: true, value: readBoundedText(file, kind) };
   } catch (err) {
+    if (err instanceof RefusedFileError) {
+      return { ok: false, problem: { code: 'unreadable', file, message: err.detail, hint: err.hint ?? 'replace it with the real file' } };
+    }
     const code = (err as NodeJS.ErrnoException).code;
     return {
       ok: false,
@@ -33,7 +39,7 @@ function readText(file: string): Read<string> {
   }
 }
 
-function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
+function parseCertText(file: string, text: string): Read<{ cert: CertFacts; chainAfterLeaf?: string }> {
   const blocks = certificateBlocks(text);
   const first = blocks[0];
   if (!first) {
@@ -50,7 +56,8 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
   }
   try {
     const cert = parseCertificate(first.der);
-    return { ok: true, value: { cert } };
+    // A file holding the leaf and then its chain: the renewal keeps what followed the leaf, byte for byte.
+    return { ok: true, value: blocks.length > 1 ? { cert, chainAfterLeaf: text.slice(first.end) } : { cert } };
   } catch (err) {
     return {
       ok: false,
@@ -65,7 +72,7 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts }> {
 }
 
 interface ParsedKey {
-  der: Buffer;
+  key: KeyObject;
   encoding: KeyEncoding;
 }
 
@@ -77,24 +84,24 @@ function parseKeyText(file: string, text: string): Read<ParsedKey> {
   });
   if ('reason' in found) return bad(found.reason, 'restore the key from a backup; the certificate is useless without it');
   try {
-    readDer(found.block.der); // well-formed DER, or a clear problem now rather than a failure later
+    return { ok: true, value: { key: loadPrivateKey(found.block.der, found.encoding), encoding: found.encoding } };
   } catch (err) {
     return bad(`holds a private key that cannot be parsed (${errorMessage(err)})`, 'restore the key from a backup');
   }
-  return { ok: true, value: { der: found.block.der, encoding: found.encoding } };
 }
 
 function keyMatches(cert: CertFacts, key: ParsedKey): boolean {
-  try {
-    return encodedKeyMatchesCertificate(cert, key.der, key.encoding);
-  } catch {
-    return false;
-  }
+  return keyMatchesCertificate(cert, key.key);
+}
+
+/** A file of the PKI or kubeconfig tree on this filesystem, its symbolic links resolved under --root. */
+function hostFile(paths: HostPaths, dir: string, rel: string): string {
+  return resolveUnderRoot(paths.root, join(dir, rel));
 }
 
 function readCa(entry: CaEntry, paths: HostPaths, localEtcd: boolean): CaRecord {
-  const certPath = join(paths.pki, entry.cert);
-  const keyPath = join(paths.pki, entry.key);
+  const certPath = hostFile(paths, paths.pki, entry.cert);
+  const keyPath = hostFile(paths, paths.pki, entry.key);
   const record: CaRecord = { entry, state: 'present', certPath, keyPath, hasKey: false, problems: [] };
   if (entry.topology === 'local-etcd' && !localEtcd) return { ...record, state: 'not-applicable' };
   const text = readText(certPath);
@@ -135,8 +142,8 @@ interface Credential {
 }
 
 function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, record: LeafRecord): Credential | undefined {
-  const certPath = join(paths.pki, entry.cert);
-  const keyPath = join(paths.pki, entry.key);
+  const certPath = hostFile(paths, paths.pki, entry.cert);
+  const keyPath = hostFile(paths, paths.pki, entry.key);
   record.certPath = certPath;
   record.files = [keyPath, certPath];
   if (!existsSync(certPath) && !existsSync(keyPath)) {
@@ -156,16 +163,60 @@ function readPkiLeaf(entry: LeafEntry & { kind: 'pki' }, paths: HostPaths, recor
     record.problems.push({ ...key.problem, code: 'key-unreadable' });
     return { cert: parsed.value.cert };
   }
-  return {
-    cert: parsed.value.cert,
-    key: key.value,
-    document: { kind: 'pki-pair', certPath, keyPath, keyEncoding: key.value.encoding },
-  };
+  const document: CredentialDocument = { kind: 'pki-pair', certPath, keyPath, keyEncoding: key.value.encoding };
+  if (parsed.value.chainAfterLeaf !== undefined) document.chainAfterLeaf = parsed.value.chainAfterLeaf;
+  return { cert: parsed.value.cert, key: key.value, document };
 }
 
+/** A path a kubeconfig references: absolute ones are host paths, relative ones are relative to the kubeconfig. */
 function resolveReferenced(paths: HostPaths, kubeconfigPath: string, ref: string): string {
-  const fsPath = isAbsolute(ref) ? underRoot(paths.root, ref) : join(dirname(kubeconfigPath), ref);
-  return resolveSymlinksUnderRoot(paths.root, fsPath);
+  // Joined as host paths, so `..` stops at the host's `/`, which is the root (joined under the root, it would not).
+  const hostPath = posix.join(isAbsolute(ref) ? '/' : hostPathOf(paths.root, dirname(kubeconfigPath)), ref);
+  return resolveUnderRoot(paths.root, underRoot(paths.root, hostPath));
+}
+
+interface CredentialTexts {
+  certText: string;
+  keyText: string;
+  certSource: string;
+  keySource: string;
+  form: 'embedded' | 'file';
+}
+
+/**
+ * The client certificate and key a kubeconfig holds (embedded data) or references (files, resolved under the root).
+ * Undefined, with a problem on the record, when a referenced certificate cannot be read.
+ */
+function credentialTexts(
+  entry: LeafEntry, paths: HostPaths, file: string, refs: KubeconfigCredentialRefs, record: LeafRecord,
+): CredentialTexts | { invalid: string } | undefined {
+  if (refs.certData) {
+    return {
+      certText: Buffer.from(refs.certData, 'base64').toString('utf8'),
+      keyText: refs.keyData ? Buffer.from(refs.keyData, 'base64').toString('utf8') : '',
+      certSource: file, keySource: file, form: 'embedded',
+    };
+  }
+  if (!refs.certFile) return { invalid: 'has no client certificate for its user' };
+  const certSource = resolveReferenced(paths, file, refs.certFile);
+  const keySource = refs.keyFile ? resolveReferenced(paths, file, refs.keyFile) : certSource;
+  record.certPath = certSource;
+  record.rotatedByKubelet = entry.name === 'kubelet.conf';
+  const c = readText(certSource);
+  if (!c.ok) {
+    record.state = 'unreadable';
+    record.problems.push({
+      code: 'referenced-file-missing',
+      file: certSource,
+      message: `${c.problem.message} (referenced by client-certificate in ${file})`,
+      hint: entry.name === 'kubelet.conf'
+        ? 'the kubelet writes this file when it rotates its client certificate; check the kubelet'
+        : 'restore the file or point the kubeconfig at an existing certificate',
+    });
+    return undefined;
+  }
+  const k = keySource === certSource ? c : readText(keySource);
+  return { certText: c.value, keyText: k.ok ? k.value : '', certSource, keySource, form: 'file' };
 }
 
 function readKubeconfigLeaf(
@@ -173,10 +224,10 @@ function readKubeconfigLeaf(
   paths: HostPaths,
   record: LeafRecord,
 ): Credential | undefined {
-  const file = join(paths.kubernetes, entry.file);
+  const file = hostFile(paths, paths.kubernetes, entry.file);
   record.certPath = file;
   record.files = [file];
-  const text = readText(file);
+  const text = readText(file, 'kubeconfig');
   if (!text.ok) {
     record.state = text.problem.code === 'missing' ? 'missing' : 'unreadable';
     if (text.problem.code !== 'missing') record.problems.push(text.problem);
@@ -187,6 +238,8 @@ function readKubeconfigLeaf(
     record.problems.push({ code: 'kubeconfig-invalid', file: at, message, hint });
     return undefined;
   };
+  const bomb = yamlExpansionProblem(text.value, file);
+  if (bomb) return invalid(bomb, 'restore it from a backup or regenerate it with kubeadm init phase kubeconfig');
   let refs;
   try {
     refs = kubeconfigCredentialRefs(parseKubeconfigText(text.value, file));
@@ -195,39 +248,10 @@ function readKubeconfigLeaf(
     return invalid(`is not a valid kubeconfig: ${reason}`, `restore it from a backup or regenerate it with kubeadm init phase kubeconfig`);
   }
 
-  let certText: string;
-  let keyText: string;
-  let certSource = file;
-  let keySource = file;
-  const form = refs.certData ? 'embedded' : 'file';
-  if (refs.certData) {
-    certText = Buffer.from(refs.certData, 'base64').toString('utf8');
-    keyText = refs.keyData ? Buffer.from(refs.keyData, 'base64').toString('utf8') : '';
-  } else if (refs.certFile) {
-    certSource = resolveReferenced(paths, file, refs.certFile);
-    keySource = refs.keyFile ? resolveReferenced(paths, file, refs.keyFile) : certSource;
-    record.certPath = certSource;
-    record.rotatedByKubelet = entry.name === 'kubelet.conf';
-    const c = readText(certSource);
-    if (!c.ok) {
-      record.state = 'unreadable';
-      record.problems.push({
-        code: 'referenced-file-missing',
-        file: certSource,
-        message: `${c.problem.message} (referenced by client-certificate in ${file})`,
-        hint: entry.name === 'kubelet.conf'
-          ? 'the kubelet writes this file when it rotates its client certificate; check the kubelet'
-          : 'restore the file or point the kubeconfig at an existing certificate',
-      });
-      return undefined;
-    }
-    certText = c.value;
-    const k = keySource === certSource ? c : readText(keySource);
-    keyText = k.ok ? k.value : '';
-  } else {
-    return invalid('has no client certificate for its user', 'this kubeconfig does not use certificate authentication; nothing to renew');
-  }
-
+  const texts = credentialTexts(entry, paths, file, refs, record);
+  if (!texts) return undefined;
+  if ('invalid' in texts) return invalid(texts.invalid, 'this kubeconfig does not use certificate authentication; nothing to renew');
+  const { certText, certSource, form } = texts;
   const parsed = parseCertText(certSource, certText);
   if (!parsed.ok) {
     record.state = 'unreadable';
@@ -238,11 +262,18 @@ function readKubeconfigLeaf(
     );
     return undefined;
   }
+  return kubeconfigCredential(file, text.value, refs, texts, parsed.value.cert, record);
+}
+
+/** The kubeconfig's document (kept even with a broken key: a forced renewal replaces the key and repairs the entry). */
+function kubeconfigCredential(
+  file: string, text: string, refs: KubeconfigCredentialRefs, texts: CredentialTexts, cert: CertFacts, record: LeafRecord,
+): Credential {
+  const { keyText, certSource, keySource, form } = texts;
   const key = parseKeyText(keySource, keyText);
-  const fallbackEncoding: KeyEncoding = parsed.value.cert.publicKey.algorithm === 'ECDSA' ? 'sec1' : 'pkcs1';
-  // The document exists even with a broken key: a forced renewal replaces the key and repairs the entry.
+  const fallbackEncoding: KeyEncoding = cert.publicKey.algorithm === 'ECDSA' ? 'sec1' : 'pkcs1';
   const document: CredentialDocument = {
-    kind: 'kubeconfig', path: file, text: text.value, form, userName: refs.userName,
+    kind: 'kubeconfig', path: file, text, form, userName: refs.userName,
     keyEncoding: key.ok ? key.value.encoding : fallbackEncoding,
   };
   if (refs.clusterName) document.clusterName = refs.clusterName;
@@ -256,9 +287,9 @@ function readKubeconfigLeaf(
       ? { ...key.problem, message: `client-key-data ${key.problem.message.replace(/^holds /, 'is ')}` }
       : key.problem;
     record.problems.push(problem);
-    return { cert: parsed.value.cert, document };
+    return { cert, document };
   }
-  return { cert: parsed.value.cert, key: key.value, document };
+  return { cert, key: key.value, document };
 }
 
 function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd: boolean): LeafRecord {
@@ -267,7 +298,7 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
   };
   if (entry.topology === 'local-etcd' && !localEtcd) {
     record.state = 'not-applicable';
-    record.certPath = entry.kind === 'pki' ? join(paths.pki, entry.cert) : join(paths.kubernetes, entry.file);
+    record.certPath = entry.kind === 'pki' ? hostFile(paths, paths.pki, entry.cert) : hostFile(paths, paths.kubernetes, entry.file);
     return record;
   }
   const credential = entry.kind === 'pki' ? readPkiLeaf(entry, paths, record) : readKubeconfigLeaf(entry, paths, record);
@@ -281,6 +312,13 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
     return record;
   }
   record.cert = credential.cert;
+  const differences = identityDifferences(entry.identity, credential.cert);
+  if (differences.length > 0) {
+    record.problems.push({
+      code: 'identity-differs', file: record.certPath, message: `is not the certificate kubeadm makes for ${entry.name}: ${differences.join('; ')}`,
+      hint: 'renewal keeps this identity as it is; if it is not deliberate, regenerate the certificate with kubeadm',
+    });
+  }
   if (credential.document) record.document = credential.document;
   if (credential.key) {
     record.keyEncoding = credential.key.encoding;
@@ -314,7 +352,7 @@ function readLeaf(entry: LeafEntry, paths: HostPaths, cas: CaRecord[], localEtcd
 }
 
 export function readInventory(paths: HostPaths): Inventory {
-  const localEtcd = existsSync(join(paths.pki, 'etcd', 'ca.crt')) || existsSync(join(paths.manifests, 'etcd.yaml'));
+  const localEtcd = existsSync(hostFile(paths, paths.pki, 'etcd/ca.crt')) || existsSync(hostFile(paths, paths.manifests, 'etcd.yaml'));
   const cas = CERTIFICATE_AUTHORITIES.map((e) => readCa(e, paths, localEtcd));
   const leaves = LEAVES.map((e) => readLeaf(e, paths, cas, localEtcd));
   return { localEtcd, cas, leaves };

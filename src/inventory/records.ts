@@ -12,7 +12,20 @@ export type ProblemCode =
   | 'not-signed-by-ca'
   | 'ca-unavailable'
   | 'kubeconfig-invalid'
-  | 'referenced-file-missing';
+  | 'referenced-file-missing'
+  | 'identity-differs'
+  /** A CA that expires within renewBefore (set by the status report, not the reader). */
+  | 'ca-expiring';
+
+/**
+ * Problems that are reported but neither block a renewal nor fail a run or `status`: renewal copies a certificate's
+ * identity as it is, so one that differs from kubeadm's is the operator's to judge, not a reason to let it expire.
+ */
+export const ADVISORY_PROBLEMS: ReadonlySet<ProblemCode> = new Set(['identity-differs']);
+
+export function isAdvisory(problem: { code: ProblemCode }): boolean {
+  return ADVISORY_PROBLEMS.has(problem.code);
+}
 
 export interface Problem {
   code: ProblemCode;

@@ -4,7 +4,7 @@
  * they make the run exit 1, while the others still renew.
  */
 import { COMPONENTS, type Component } from '../catalog.js';
-import type { Inventory, LeafRecord } from '../inventory/records.js';
+import { type Inventory, type LeafRecord, isAdvisory } from '../inventory/records.js';
 import type { Blocker, Decision, DueReason } from './policy.js';
 
 export interface PlanItem {
@@ -45,7 +45,7 @@ function isFailure(leaf: LeafRecord, d: Decision): boolean {
   if (d.blocker && FAILING_BLOCKERS.has(d.blocker)) return true;
   // The kubelet renews kubelet.conf's certificate itself; an expired one means that rotation is broken.
   if (d.blocker === 'rotated-by-kubelet') return d.reasons.includes('expired');
-  return leaf.problems.length > 0 && d.blocker !== 'not-applicable';
+  return leaf.problems.some((p) => !isAdvisory(p)) && d.blocker !== 'not-applicable';
 }
 
 /**

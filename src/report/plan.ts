@@ -8,7 +8,7 @@ import { hostPathOf } from '../host/paths.js';
 import type { Component } from '../catalog.js';
 import type { RenewalPlan, SkippedItem } from '../plan/plan.js';
 import type { DueReason } from '../plan/policy.js';
-import { renderTable } from './table.js';
+import { renderTable, wrap } from './table.js';
 
 export const PLAN_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const PLAN_KIND = 'RenewalPlan';
@@ -61,25 +61,40 @@ export function buildPlanReport(plan: RenewalPlan, config: Config, root: string,
   };
 }
 
-export function printPlan(report: PlanReport, config: Config): string {
+export function printPlan(report: PlanReport, config: Config, wide = false): string {
   if (report.renew.length === 0) {
     const out = ['Nothing to renew.'];
-    for (const s of report.skipped.filter((x) => x.failure || x.due)) out.push(`  ${s.name}: ${s.why}`);
+    for (const s of report.skipped.filter((x) => x.failure || x.due)) out.push(wrap(`  ${s.name}: ${s.why}`, 118, '      '));
     return `${out.join('\n')}\n`;
   }
-  const rows = report.renew.map((i) => [
-    i.name,
-    i.reasons.join(','),
-    `${i.oldNotAfter.slice(0, 10)} → ${i.newNotAfter.slice(0, 10)}${i.cappedByCa ? ' (CA cap)' : ''}`,
-    i.files.join(' '),
-    i.restarts.join(',') || '-',
-  ]);
-  const out = [renderTable(['RENEW', 'WHY', 'NOT AFTER (OLD → NEW)', 'FILES', 'RESTARTS'], rows)];
+  const rows = report.renew.map((i) => {
+    const row = [
+      i.name,
+      i.reasons.join(','),
+      `${i.oldNotAfter.slice(0, 10)} → ${i.newNotAfter.slice(0, 10)}${i.cappedByCa ? ' (CA cap)' : ''}`,
+      i.restarts.join(',') || '-',
+    ];
+    if (wide) row.push(i.files.join(' '));
+    return row;
+  });
+  const header = ['RENEW', 'WHY', 'NOT AFTER (OLD → NEW)', 'RESTARTS', ...(wide ? ['FILES'] : [])];
+  const out = [renderTable(header, rows)];
   const restarts = config.restart.enabled ? report.restarts.join(', ') || 'nothing' : 'nothing (restart.enabled is false)';
   out.push(`Restarts, in order: ${restarts}.`);
-  out.push(`New certificates are valid for ${humanDuration(config.validity)}; new keys of the same type.`);
+  out.push(validityLine(report, config));
   if (config.mode === 'monitor') out.push('mode is monitor: run writes nothing.');
   const bad = report.skipped.filter((s) => s.failure);
-  if (bad.length) out.push(`Skipped, needs attention: ${bad.map((s) => `${s.name} (${s.why})`).join('; ')}`);
+  if (bad.length) out.push(wrap(`Skipped, needs attention: ${bad.map((s) => `${s.name} (${s.why})`).join('; ')}`));
   return `${out.join('\n')}\n`;
+}
+
+/** The footer's validity, agreeing with the rows: certificates capped at their CA's expiry are named with the date. */
+function validityLine(report: PlanReport, config: Config): string {
+  const full = report.renew.filter((i) => !i.cappedByCa).length;
+  const capped = new Map<string, string[]>();
+  for (const i of report.renew.filter((x) => x.cappedByCa)) capped.set(i.newNotAfter.slice(0, 10), [...(capped.get(i.newNotAfter.slice(0, 10)) ?? []), i.name]);
+  if (capped.size === 0) return `New certificates are valid for ${humanDuration(config.validity)}; new keys of the same type.`;
+  const parts = [...capped].map(([date, names]) => `${names.length} until ${date}, their CA's expiry (${names.join(', ')})`);
+  const lead = full > 0 ? `New certificates: ${full} valid for ${humanDuration(config.validity)}; ` : 'New certificates: ';
+  return wrap(`${lead}${parts.join('; ')}: validity capped by the CA, which needs rotating. New keys of the same type.`);
 }

@@ -6,10 +6,12 @@ import { hostname } from 'node:os';
 import type { Component } from '../catalog.js';
 import type { Config } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
-import type { CaRecord, Inventory, LeafRecord, Problem } from '../inventory/records.js';
+import { type CaRecord, type Inventory, type LeafRecord, type Problem, isAdvisory } from '../inventory/records.js';
 import { commonName, nameText } from '../pki/certificate.js';
 import type { Blocker, Decision, DueReason, IssuedAtSource } from '../plan/policy.js';
-import type { EntryRenewal, State } from '../apply/state.js';
+import type { EntryRenewal, PendingRestart, State } from '../apply/state.js';
+import { hostPathOf, hostText } from '../host/paths.js';
+import { CA_ROTATION_HINT } from './ca-expiry.js';
 
 export const STATUS_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 export const STATUS_KIND = 'CertificateStatus';
@@ -37,6 +39,9 @@ export interface CertificateReport {
   externallyManaged: boolean;
   managedBy: 'kube-cert-renewer' | 'kubelet' | 'external-ca' | 'none';
   subject?: string;
+  issuer?: string;
+  /** The kubeconfig user whose client certificate this is (kubeconfig entries). */
+  kubeconfigUser?: string;
   commonName?: string;
   organizations?: string[];
   dnsNames?: string[];
@@ -68,11 +73,14 @@ export interface CaReport {
   path: string;
   externallyManaged: boolean;
   subject?: string;
+  issuer?: string;
   serial?: string;
   notBefore?: string;
   notAfter?: string;
   residualSeconds?: number;
   expired?: boolean;
+  /** Expires within renewBefore: the leaves it signs cannot be renewed past its expiry; rotate it by hand. */
+  expiring?: boolean;
   key?: KeyReport;
   problems: Problem[];
 }
@@ -90,6 +98,9 @@ export interface StatusReport {
   generatedAt: string;
   host: { hostname: string; root: string };
   policy: { mode: string; renewInterval: string; renewBefore: string; validity: string };
+  restart: { enabled: boolean; verify: boolean; verifyTimeout: string; annotation: string };
+  /** Components that still run certificates older than the files on disk (renewed while restart.enabled was false). */
+  pendingRestarts: PendingRestart[];
   topology: { localEtcd: boolean };
   timer?: TimerReport;
   lastRun?: State['lastRun'];
@@ -101,17 +112,41 @@ export interface StatusReport {
 
 const iso = (d: Date | undefined): string | undefined => d?.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function caReport(ca: CaRecord, now: Date): CaReport {
+const DAY = 86_400_000;
+
+/** The problem a CA that expires within renewBefore carries: it makes status unhealthy and names what to do. */
+function caExpiringProblem(ca: CaRecord, root: string, now: Date, renewBefore: number): Problem | undefined {
+  const end = ca.cert?.notAfter.getTime();
+  if (end === undefined || renewBefore <= 0) return undefined;
+  const left = end - now.getTime();
+  if (left <= 0 || left >= renewBefore) return undefined;
+  return {
+    code: 'ca-expiring',
+    file: hostPathOf(root, ca.certPath),
+    message: `CA ${ca.entry.name} expires on ${iso(ca.cert?.notAfter)} (in ${Math.floor(left / DAY)} days, within renewBefore ${formatDuration(renewBefore)}); `
+      + 'certificates it signs cannot be renewed past that date',
+    hint: CA_ROTATION_HINT,
+  };
+}
+
+function hostProblems(problems: Problem[], root: string): Problem[] {
+  return problems.map((p) => ({ ...p, file: hostPathOf(root, p.file), message: hostText(root, p.message), hint: hostText(root, p.hint) }));
+}
+
+function caReport(ca: CaRecord, now: Date, root: string, renewBefore: number): CaReport {
+  const expiring = caExpiringProblem(ca, root, now, renewBefore);
   const r: CaReport = {
     name: ca.entry.name,
     state: ca.state,
-    path: ca.certPath,
+    path: hostPathOf(root, ca.certPath),
     externallyManaged: ca.state === 'present' && !ca.hasKey && ca.problems.length === 0,
-    problems: ca.problems,
+    problems: [...hostProblems(ca.problems, root), ...(expiring ? [expiring] : [])],
   };
   if (ca.cert) {
     Object.assign(r, {
       subject: nameText(ca.cert.subject),
+      issuer: nameText(ca.cert.issuer),
+      expiring: expiring !== undefined,
       serial: ca.cert.serial,
       notBefore: iso(ca.cert.notBefore),
       notAfter: iso(ca.cert.notAfter),
@@ -123,14 +158,14 @@ function caReport(ca: CaRecord, now: Date): CaReport {
   return r;
 }
 
-function certificateReport(leaf: LeafRecord, d: Decision, state: State, now: Date): CertificateReport {
+function certificateReport(leaf: LeafRecord, d: Decision, state: State, now: Date, root: string): CertificateReport {
   const externallyManaged = d.blocker === 'external-ca';
   const r: CertificateReport = {
     name: leaf.entry.name,
     kind: leaf.entry.kind,
     state: leaf.state,
-    path: leaf.certPath,
-    files: leaf.files,
+    path: hostPathOf(root, leaf.certPath),
+    files: leaf.files.map((f) => hostPathOf(root, f)),
     optional: leaf.entry.optional,
     certificateAuthority: leaf.entry.ca,
     externallyManaged,
@@ -140,13 +175,15 @@ function certificateReport(leaf: LeafRecord, d: Decision, state: State, now: Dat
     renewable: d.renew,
     why: d.why,
     restarts: leaf.rotatedByKubelet ? [] : [...leaf.entry.restarts],
-    problems: leaf.problems,
+    problems: hostProblems(leaf.problems, root),
   };
+  if (leaf.document?.kind === 'kubeconfig') r.kubeconfigUser = leaf.document.userName;
   if (d.blocker) r.blocker = d.blocker;
   const c = leaf.cert;
   if (c) {
     Object.assign(r, {
       subject: nameText(c.subject),
+      issuer: nameText(c.issuer),
       commonName: commonName(c.subject),
       organizations: c.subject.filter((a) => a.type === 'O').map((a) => a.value),
       dnsNames: c.dnsNames,
@@ -187,8 +224,8 @@ export function buildStatusReport(args: {
 }): StatusReport {
   const { inventory, decisions, config, state, now } = args;
   const applicable = inventory.leaves.map((leaf, i) => ({ leaf, d: decisions[i] as Decision })).filter((x) => x.leaf.state !== 'not-applicable');
-  const certificates = applicable.map(({ leaf, d }) => certificateReport(leaf, d, state, now));
-  const certificateAuthorities = inventory.cas.filter((c) => c.state !== 'not-applicable').map((c) => caReport(c, now));
+  const certificates = applicable.map(({ leaf, d }) => certificateReport(leaf, d, state, now, args.root));
+  const certificateAuthorities = inventory.cas.filter((c) => c.state !== 'not-applicable').map((c) => caReport(c, now, args.root, config.renewBefore));
   const problems: ProblemReport[] = [
     ...certificateAuthorities.flatMap((c) => c.problems.map((p) => ({ entry: c.name, ...p }))),
     ...certificates.flatMap((c) => c.problems.map((p) => ({ entry: c.name, ...p }))),
@@ -205,6 +242,13 @@ export function buildStatusReport(args: {
       renewBefore: formatDuration(config.renewBefore),
       validity: formatDuration(config.validity),
     },
+    restart: {
+      enabled: config.restart.enabled,
+      verify: config.restart.verify,
+      verifyTimeout: formatDuration(config.restart.verifyTimeout),
+      annotation: config.restart.annotation,
+    },
+    pendingRestarts: state.pendingRestarts ?? [],
     topology: { localEtcd: inventory.localEtcd },
     certificates,
     certificateAuthorities,
@@ -214,7 +258,7 @@ export function buildStatusReport(args: {
       renewable: certificates.filter((c) => c.renewable).length,
       expired,
       problems: problems.length,
-      healthy: expired === 0 && problems.length === 0,
+      healthy: expired === 0 && problems.every(isAdvisory),
     },
     problems,
   };

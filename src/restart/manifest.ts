@@ -5,14 +5,18 @@
  * the original plus the one annotation, or the document is re-serialised from that expected object instead.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readBoundedText } from '../host/read.js';
+import { yamlExpansionProblem } from '../yaml-guard.js';
 import { HostFileError } from '../errors.js';
 import { writeFileAtomic } from '../host/atomic.js';
-import { dumpYaml, yamlErrorText, yamlLibrary } from '../config/yaml.js';
+import { dumpYaml, yamlErrorText, yamlLibrary } from '../yaml.js';
 
 type Obj = Record<string, unknown>;
 
 export function parseManifest(text: string, file: string): Obj {
+  const bomb = yamlExpansionProblem(text, file);
+  if (bomb) throw new HostFileError(file, bomb, 'restore the manifest from a backup');
   let doc: unknown;
   try {
     doc = yamlLibrary().load(text, { filename: file });
@@ -122,7 +126,7 @@ function currentAnnotation(pod: Obj, key: string): string | undefined {
  * the kubelet ignores). Returns the value written.
  */
 export function annotateManifest(file: string, key: string, now: Date): string {
-  const text = readFileSync(file, 'utf8');
+  const text = readBoundedText(file, 'manifest');
   const mode = statSync(file).mode & 0o7777;
   const value = restartAnnotationValue(now, currentAnnotation(parseManifest(text, file), key));
   writeFileAtomic(file, patchRestartAnnotation(text, file, key, value), mode);

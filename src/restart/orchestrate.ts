@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { Component } from '../catalog.js';
 import type { Config } from '../config/config.js';
-import type { HostPaths } from '../host/paths.js';
+import { type HostPaths, hostPathOf } from '../host/paths.js';
 import type { Logger } from '../ops/log.js';
 import type { Notifier } from '../ops/notify.js';
 import { Systemd, systemBusAddress } from '../ops/systemd.js';
@@ -177,7 +177,7 @@ export async function restartComponent(component: Component, deps: RestartDeps):
   } catch (err) {
     return { component, ok: false, bounced: false, reason: (err as Error).message };
   }
-  deps.log.info({ component, manifest: target.manifest, annotation: deps.config.restart.annotation, value }, `restarting ${component} (manifest annotated)`);
+  deps.log.info({ component, manifest: hostPathOf(deps.paths.root, target.manifest), annotation: deps.config.restart.annotation, value }, `restarting ${component} (manifest annotated)`);
   if (!verify) return { component, ok: true, seconds: 0 };
   await deps.notify(`waiting for ${component}`);
   const reason = await verifyStaticPod(target, before, deps);

@@ -3,9 +3,10 @@
  * it serves, which file's certificate each must serve afterwards, and its health path.
  */
 import { readFileSync } from 'node:fs';
+import { readBoundedText } from '../host/read.js';
 import { join } from 'node:path';
 import type { Component } from '../catalog.js';
-import { type HostPaths, underRoot } from '../host/paths.js';
+import { type HostPaths, resolveUnderRoot, underRoot } from '../host/paths.js';
 import { flagValue, manifestArgv, parseManifest } from './manifest.js';
 import { type ClientCredential, type Endpoint, endpointFromUrl } from './probe.js';
 
@@ -61,10 +62,10 @@ const ok200 = (status: number, body: string): boolean => status === 200 && body.
 export function restartTarget(component: Component, paths: HostPaths): RestartTarget {
   if (component === 'kubelet') return { kind: 'unit', component, unit: 'kubelet.service' };
   const manifest = join(paths.manifests, MANIFEST_FILES[component]);
-  const argv = manifestArgv(parseManifest(readFileSync(manifest, 'utf8'), manifest));
+  const argv = manifestArgv(parseManifest(readBoundedText(manifest, 'manifest'), manifest));
   const file = (flag: string): string | undefined => {
     const v = flagValue(argv, flag);
-    return v ? underRoot(paths.root, v) : undefined;
+    return v ? resolveUnderRoot(paths.root, underRoot(paths.root, v)) : undefined;
   };
   const withFile = (check: ServingCheck, f: string | undefined): ServingCheck => (f ? { ...check, expectedCertFile: f } : check);
   switch (component) {

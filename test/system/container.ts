@@ -4,7 +4,7 @@
 // interrupted, and, should this process be killed outright (vitest kills a timed-out worker with SIGKILL), nspawn
 // gets SIGTERM from the kernel (setpriv --pdeathsig) and powers the container off itself.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { processStartTime } from '../../src/host/proc.js';
 
@@ -40,6 +40,7 @@ export class Container {
     readonly logFile: string,
     /** PID (in our PID namespace) of the container's init. */
     public pid = 0,
+    private readonly cgroups: string[] = [],
   ) {
     nspawn.once('exit', () => {
       this.exited = true;
@@ -51,13 +52,18 @@ export class Container {
     // named after its tree (kcr-system-XXXXXX), unique, so rootfs.ts can clean up after a run that was killed
     const machine = basename(dirname(dir));
     const out = openSync(logFile, 'a');
-    const child = spawn('setpriv', [
-      '--pdeathsig', 'SIGTERM', '--',
+    // nspawn without a host systemd (--keep-unit) puts the container in <its own cgroup>/payload: every container
+    // started from the same cgroup would share one, and their systemds would break each other's units (seen as
+    // basic units failing with 219/CGROUP when containers boot side by side). So nspawn starts in a cgroup of its own.
+    const cgroups = createCgroups(machine);
+    const child = spawn('sh', [
+      '-c', 'for f in $1; do echo $$ > "$f"; done; shift; exec "$@"', 'sh', cgroups.map((g) => join(g, 'cgroup.procs')).join(' '),
+      'setpriv', '--pdeathsig', 'SIGTERM', '--',
       'systemd-nspawn', '--quiet', '--register=no', '--keep-unit', `--machine=${machine}`, '--private-network',
       '--console=read-only', '-D', dir, '-b',
     ], { stdio: ['ignore', out, out] });
     closeSync(out);
-    const c = new Container(dir, machine, child, logFile);
+    const c = new Container(dir, machine, child, logFile, 0, cgroups);
     alive.add(c);
     try {
       c.pid = await c.waitForInit(timeoutMs);
@@ -67,7 +73,9 @@ export class Container {
       }
       if (state.stdout.trim() === 'degraded') {
         const failed = await c.exec(['systemctl', '--failed', '--no-legend', '--plain']);
-        throw new Error(`units failed during boot:\n${failed.stdout}`);
+        const units = failed.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+        const journal = await c.exec(['journalctl', '-b', '--no-pager', '-n', '40', ...units.flatMap((u) => ['-u', u])]);
+        throw new Error(`units failed during boot:\n${failed.stdout}\n--- their journal ---\n${journal.stdout}`);
       }
       return c;
     } catch (err) {
@@ -149,6 +157,7 @@ export class Container {
     const deadline = Date.now() + 5_000;
     while (!this.exited && Date.now() < deadline) await sleep(100);
     alive.delete(this);
+    for (const g of this.cgroups) removeCgroup(g);
     // nspawn leaves its (empty) propagation directory behind when it runs without machined.
     rmSync(`/run/systemd/nspawn/propagate/${this.machine}`, { recursive: true, force: true });
   }
@@ -165,5 +174,33 @@ export class Container {
     // Only while the PID is still our init (same start time): after the container ended it may be someone else's.
     if (this.pid > 0 && startTime(this.pid) === this.initStart) kill(this.pid);
     if (!this.exited) kill(this.nspawn.pid);
+  }
+}
+
+/** The cgroup hierarchies systemd uses here: the unified one and, on a hybrid host, the named systemd one. */
+function cgroupHierarchies(): string[] {
+  const hybrid = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd'].filter((h) => existsSync(join(h, 'cgroup.procs')));
+  if (hybrid.length > 0) return hybrid;
+  return existsSync('/sys/fs/cgroup/cgroup.procs') ? ['/sys/fs/cgroup'] : [];
+}
+
+/** A cgroup named after the machine in each hierarchy (next to the one this process is in). */
+function createCgroups(machine: string): string[] {
+  return cgroupHierarchies().map((h) => {
+    const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n')
+      .find((l) => (h.endsWith('/systemd') ? l.includes(':name=systemd:') : l.startsWith('0::')))?.split(':')[2] || '/';
+    const dir = join(h, own === '/' ? '' : dirname(own), machine);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  });
+}
+
+/** Removes a cgroup and the ones systemd made below it, deepest first (only empty cgroups can go). */
+function removeCgroup(dir: string): void {
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(dir, e.name));
+    rmdirSync(dir);
+  } catch {
+    // gone already, or a process is still in it: the kernel keeps it until then
   }
 }

@@ -4,11 +4,11 @@
 // the tests themselves).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureDebianTools } from './apt.js';
+import { ensureDebianPackages } from '../../scripts/debian-packages.mjs';
 
 export default function setup(): void {
   if (process.getuid?.() !== 0) throw new Error('npm run test:system needs root: it boots a container with systemd-nspawn');
-  ensureDebianTools({
+  ensureDebianPackages({
     'systemd-container': 'systemd-nspawn', debootstrap: 'debootstrap', openssl: 'openssl', 'util-linux': 'nsenter',
     rpm2cpio: 'rpm2cpio', cpio: 'cpio', binutils: 'ar',
   });

@@ -1,13 +1,14 @@
 // The built packages as files: what they hold, how, and their maintainer scripts, read with dpkg-deb, rpm and
 // rpmlint rather than with the script that built them. (Installing and removing the .deb is e2e.test.ts.)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILD_DIR, builtPackage } from './packages.js';
 
 const ROOT = join(BUILD_DIR, '..');
+const SCHEMAS = readdirSync(join(ROOT, 'schemas')).filter((f) => f.endsWith('.schema.json')).sort();
 const tool = (file: string, args: string[], cwd?: string): string =>
   execFileSync(file, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(cwd ? { cwd } : {}) });
 const work = mkdtempSync(join(tmpdir(), 'kcr-packages-'));
@@ -35,11 +36,20 @@ describe('the .deb', () => {
       '/lib/systemd/system/kube-cert-renewer.service',
       '/lib/systemd/system/kube-cert-renewer.timer',
       '/usr/bin/kube-cert-renewer',
+      '/usr/share/doc/kube-cert-renewer/README.md.gz',
       '/usr/share/doc/kube-cert-renewer/changelog.Debian.gz',
       '/usr/share/doc/kube-cert-renewer/copyright',
       '/usr/share/lintian/overrides/kube-cert-renewer',
       '/usr/share/man/man8/kube-cert-renewer.8.gz',
-    ]);
+      ...SCHEMAS.map((f) => `/usr/share/kube-cert-renewer/schemas/${f}`),
+    ].sort());
+  });
+
+  it('ships the JSON contracts byte for byte as in schemas/', () => {
+    expect(SCHEMAS.length).toBeGreaterThanOrEqual(2);
+    for (const f of SCHEMAS) {
+      expect(readFileSync(join(tree, 'usr/share/kube-cert-renewer/schemas', f)).equals(readFileSync(join(ROOT, 'schemas', f))), f).toBe(true);
+    }
   });
 
   it('has a complete control file: version, Installed-Size, shared-library and systemd dependencies', () => {
@@ -65,16 +75,30 @@ describe('the .deb', () => {
       'lib/systemd/system/kube-cert-renewer.service: OK',
       'lib/systemd/system/kube-cert-renewer.timer: OK',
       'usr/bin/kube-cert-renewer: OK',
+      'usr/share/doc/kube-cert-renewer/README.md.gz: OK',
       'usr/share/doc/kube-cert-renewer/changelog.Debian.gz: OK',
       'usr/share/doc/kube-cert-renewer/copyright: OK',
       'usr/share/lintian/overrides/kube-cert-renewer: OK',
       'usr/share/man/man8/kube-cert-renewer.8.gz: OK',
-    ]);
+      ...SCHEMAS.map((f) => `usr/share/kube-cert-renewer/schemas/${f}: OK`),
+    ].sort());
   });
 
-  it('compresses the man page and changelog with gzip -9n', () => {
+  it('compresses the man page, changelog and README with gzip -9n', () => {
     expectReproducibleGzip(join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz'));
     expectReproducibleGzip(join(tree, 'usr/share/doc/kube-cert-renewer/changelog.Debian.gz'));
+    expectReproducibleGzip(join(tree, 'usr/share/doc/kube-cert-renewer/README.md.gz'));
+  });
+
+  it('ships the operator guide and a man page covering the operator’s questions', () => {
+    const readme = tool('gzip', ['-dc', join(tree, 'usr/share/doc/kube-cert-renewer/README.md.gz')]);
+    expect(readme).toBe(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+    for (const section of ['## When a CA nears expiry', '## Configuration', '### Metrics', '**Backups.**']) expect(readme).toContain(section);
+    const man = tool('gzip', ['-dc', join(tree, 'usr/share/man/man8/kube-cert-renewer.8.gz')]);
+    for (const section of ['.SH WHEN A CA NEARS EXPIRY', '.SS Changing the schedule', '.SS Disabling', '.SH BACKUPS', '.SH METRICS',
+      '.SH JSON OUTPUT', '.SH EXIT STATUS', '.SH KUBEADM UPGRADE']) expect(man).toContain(section);
+    expect(man).toContain('backups.keep');
+    expect(man).toContain('x509_read_errors');
   });
 
   it('maintainer scripts enable and start the timer, never the service, and purge config and state only on purge', () => {
@@ -118,6 +142,11 @@ describe('the .rpm', () => {
       '/usr/lib/systemd/system-preset/90-kube-cert-renewer.preset',
       '/usr/lib/systemd/system/kube-cert-renewer.service',
       '/usr/lib/systemd/system/kube-cert-renewer.timer',
+      '/usr/share/doc/kube-cert-renewer',
+      '/usr/share/doc/kube-cert-renewer/README.md',
+      '/usr/share/kube-cert-renewer',
+      '/usr/share/kube-cert-renewer/schemas',
+      ...SCHEMAS.map((f) => `/usr/share/kube-cert-renewer/schemas/${f}`),
       '/usr/share/licenses/kube-cert-renewer/copyright',
       '/usr/share/man/man8/kube-cert-renewer.8.gz',
     ]);

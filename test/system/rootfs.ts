@@ -24,8 +24,8 @@ function log(text: string): void {
   process.stderr.write(`[system] ${text}\n`);
 }
 
-function cacheKey(): string {
-  const recipe = JSON.stringify({ suite: SUITE, variant: 'minbase', packages: PACKAGES, mirror: MIRROR, recipe: RECIPE });
+function cacheKey(packages: readonly string[]): string {
+  const recipe = JSON.stringify({ suite: SUITE, variant: 'minbase', packages, mirror: MIRROR, recipe: RECIPE });
   return createHash('sha256').update(recipe).digest('hex').slice(0, 16);
 }
 
@@ -43,17 +43,21 @@ function prepare(dir: string): void {
   }
 }
 
-/** The cached tarball, built with debootstrap when missing (about two minutes on a cold cache). */
-export function cachedRootfs(): string {
-  const tarball = join(CACHE_DIR, `debian-${SUITE}-${cacheKey()}.tar`);
+/**
+ * The cached tarball, built with debootstrap when missing (about two minutes on a cold cache). `extra` packages go
+ * in beside PACKAGES (the Ansible test adds python3 and python3-apt); each package list has its own tarball.
+ */
+export function cachedRootfs(extra: readonly string[] = []): string {
+  const packages = [...PACKAGES, ...extra];
+  const tarball = join(CACHE_DIR, `debian-${SUITE}-${cacheKey(packages)}.tar`);
   if (existsSync(tarball)) return tarball;
   mkdirSync(CACHE_DIR, { recursive: true });
   const work = mkdtempSync(join(CACHE_DIR, 'debootstrap-'));
   try {
     const dir = join(work, 'root');
-    log(`debootstrap ${SUITE} (${PACKAGES.join(', ')}) from ${MIRROR} into the cache; later runs reuse it`);
+    log(`debootstrap ${SUITE} (${packages.join(', ')}) from ${MIRROR} into the cache; later runs reuse it`);
     const started = Date.now();
-    execFileSync('debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, dir, MIRROR], {
+    execFileSync('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, SUITE, dir, MIRROR], {
       stdio: ['ignore', 'ignore', 'inherit'],
       timeout: 20 * 60_000,
     });
@@ -94,9 +98,9 @@ function removeAbandonedTrees(): void {
   }
 }
 
-/** A fresh copy of the cached root filesystem in a new directory on the same disk (/var/tmp). */
-export function freshRootfs(): { dir: string; remove: () => void } {
-  const tarball = cachedRootfs();
+/** A fresh copy of the cached root filesystem (with `extra` packages) in a new directory on the same disk (/var/tmp). */
+export function freshRootfs(extra: readonly string[] = []): { dir: string; remove: () => void } {
+  const tarball = cachedRootfs(extra);
   removeAbandonedTrees();
   const base = mkdtempSync(join(TREES, TREE_PREFIX));
   writeFileSync(join(base, 'owner'), `${processId(process.pid) ?? process.pid}\n`);
