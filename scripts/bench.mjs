@@ -6,6 +6,8 @@
 //            vs  a shell script making the same 11 keys and 11 signatures with the openssl CLI
 //   memory   peak RSS of both commands
 //   binary   the single executable's start-up, when build/kube-cert-renewer exists (npm run build:binary)
+//   availability  three real etcd members renewing at once, auto vs always: seconds each member was not serving,
+//            seconds two were down together, restarts made (scripts/bench-availability.mjs; BENCH_AVAILABILITY=0 skips)
 // Every measure is also taken, interleaved in the same run, on the bundle of BENCH_BEFORE (default: the last commit
 // with the home-made DER reader and YAML fast paths), built from `git archive` of that commit, so the ratios after
 // the change print beside the ratios before it. BENCH_BEFORE=none skips that.
@@ -15,6 +17,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { availabilityRows } from './bench-availability.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(repo, 'dist/kube-cert-renewer.cjs');
@@ -194,6 +197,11 @@ if (existsSync(BINARY)) {
     bin.push(measure(BINARY, ['--root', fx.root, 'status']).ms);
   }
   rows.push(['single binary: status', '', ms(bin), `node -e 0: ${ms(binBare)}`, '', pct(median(bin) / median(binBare)), '']);
+}
+
+if (process.env.BENCH_AVAILABILITY !== '0') {
+  // [measure, ours, baseline, ratio, target] → this table's columns (the availability figure has no "before")
+  for (const [measure, ours, base, ratio, target] of await availabilityRows(repo, work, CLI)) rows.push([measure, '', ours, base, '', ratio, target]);
 }
 
 const header = ['measure', 'before', 'after', 'baseline (same run)', 'ratio before', 'ratio after', 'target'];

@@ -32,12 +32,12 @@ interface Kind {
 }
 
 const KINDS: Record<string, Kind> = {
-  pem: { dest: 'etc/kubernetes/pki/apiserver.crt', args: () => ['status'], code: 1, names: (r) => join(r, 'etc/kubernetes/pki/apiserver.crt') },
-  der: { dest: 'etc/kubernetes/pki/apiserver.crt', args: () => ['status'], code: 1, names: (r) => join(r, 'etc/kubernetes/pki/apiserver.crt') },
-  key: { dest: 'etc/kubernetes/pki/apiserver.key', args: () => ['status'], code: 1, names: (r) => join(r, 'etc/kubernetes/pki/apiserver.key') },
-  kubeconfig: { dest: 'etc/kubernetes/admin.conf', args: () => ['status'], code: 1, names: (r) => join(r, 'etc/kubernetes/admin.conf') },
+  pem: { dest: 'etc/kubernetes/pki/apiserver.crt', args: () => ['status'], code: 1, names: () => '/etc/kubernetes/pki/apiserver.crt' }, // reports name host paths
+  der: { dest: 'etc/kubernetes/pki/apiserver.crt', args: () => ['status'], code: 1, names: () => '/etc/kubernetes/pki/apiserver.crt' }, // reports name host paths
+  key: { dest: 'etc/kubernetes/pki/apiserver.key', args: () => ['status'], code: 1, names: () => '/etc/kubernetes/pki/apiserver.key' },
+  kubeconfig: { dest: 'etc/kubernetes/admin.conf', args: () => ['status'], code: 1, names: () => '/etc/kubernetes/admin.conf' },
   config: { dest: 'etc/kube-cert-renewer/config.yaml', args: () => ['status'], code: 2, names: (r) => join(r, 'etc/kube-cert-renewer/config.yaml') },
-  state: { dest: `${STATE}/state.json`, args: () => ['status'], code: 0, names: (r) => join(r, STATE, 'state.json') },
+  state: { dest: `${STATE}/state.json`, args: () => ['status'], code: 0, names: () => `/${STATE}/state.json` },
   journal: {
     dest: `${STATE}/backups/${RUN_ID}/run.json`, args: () => ['rollback', RUN_ID], code: 1,
     names: (r) => join(r, STATE, 'backups', RUN_ID, 'run.json'),

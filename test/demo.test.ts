@@ -44,7 +44,7 @@ describe('demo', () => {
     expect(report.problems).toEqual([]);
     const pki = join(root, 'etc/kubernetes/pki');
     for (const c of report.certificates) {
-      const pem = c.path.endsWith('.conf') ? extractKubeconfigCredentials(c.path, root).certPem : c.path;
+      const pem = c.path.endsWith('.conf') ? extractKubeconfigCredentials(join(root, c.path), root).certPem : join(root, c.path); // host paths
       const info = readCert(pem);
       const want = KUBEADM[c.name];
       expect(want, c.name).toBeDefined();

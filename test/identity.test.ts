@@ -11,6 +11,7 @@ import { type FixtureOptions } from './helpers/kubeadm-fixture.js';
 import { useTrees } from './helpers/host-trees.js';
 import { expectSameIdentity, expectSignedBy, readCert } from './helpers/openssl.js';
 import { runCli, statusJson } from './helpers/cli.js';
+import { assertMatchesSchema } from './helpers/schemas.js';
 
 const trees = useTrees('kcr-identity-');
 
@@ -46,10 +47,11 @@ describe('a certificate whose identity differs from kubeadm’s', () => {
 
     const { code, report } = statusJson(fx.root);
     expect(code).toBe(0);
+    assertMatchesSchema('status', report);
     expect(report.summary.healthy).toBe(true);
     const problems = report.problems.filter((p) => p.code === 'identity-differs');
     expect(problems.map((p) => p.entry)).toEqual(['apiserver']);
-    expect(problems[0]?.file).toBe(join(pki, 'apiserver.crt'));
+    expect(problems[0]?.file).toBe('/etc/kubernetes/pki/apiserver.crt'); // host path
     expect(problems[0]?.message).toBe('is not the certificate kubeadm makes for apiserver: CN is "apiserver-by-hand", kubeadm\'s is "kube-apiserver"; ' +
       'organizations are "ops", kubeadm\'s are [none]; extended key usage lacks serverAuth; ' +
       'SANs lack DNS:kubernetes.default, DNS:kubernetes.default.svc, DNS:kubernetes.default.svc.<domain>');

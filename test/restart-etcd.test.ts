@@ -43,6 +43,7 @@ async function setup(options: { mode: 'restart' | 'never-restart'; verifyTimeout
     'apiVersion: kube-cert-renewer.io/v1alpha1',
     'kind: RenewerConfiguration',
     'restart:',
+    '  mode: always', // these tests are about the restart path; test/cluster-*.test.ts covers auto
     '  verify: true',
     `  verifyTimeout: ${options.verifyTimeout}`,
     '',
@@ -191,8 +192,8 @@ describe('restart and verify etcd (real etcd on loopback)', () => {
     expect((await served(s)).client.equals(oldServer), 'etcd serves the old certificate').toBe(true);
     expect(journals(s.root)[0]?.phase).toBe('rolled-back');
 
-    const unknown = runCli(['--root', s.root, 'rollback', '20200101T000000Z-000000']);
+    const unknown = runCli(['--root', s.root, 'rollback', '20200101T000000.000Z-000000']);
     expect(unknown.code, unknown.stderr).toBe(2);
-    expect(unknown.stderr).toMatch(/no run 20200101T000000Z-000000/);
+    expect(unknown.stderr).toMatch(/no run 20200101T000000.000Z-000000/);
   });
 });

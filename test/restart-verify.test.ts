@@ -32,6 +32,7 @@ async function tree(verifyTimeout: string): Promise<{ fx: Fixture; ports: Record
   writeConfig(fx.root, `apiVersion: kube-cert-renewer.io/v1alpha1
 kind: RenewerConfiguration
 restart:
+  mode: always
   verify: true
   verifyTimeout: ${verifyTimeout}
 `);

@@ -195,8 +195,12 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       const strangerCrt = join(r, 'stranger.crt');
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', strangerKey, '-out', strangerCrt, '-subj', '/CN=front-proxy-ca', '-days', '3650'], { stdio: 'pipe' });
       const csr = execFileSync('openssl', ['req', '-new', '-key', join(pki, 'front-proxy-client.key'), '-subj', '/CN=front-proxy-client'], { stdio: 'pipe' });
-      const crt = execFileSync('openssl', ['x509', '-req', '-CA', strangerCrt, '-CAkey', strangerKey, '-set_serial', '7', '-days', '300'], { input: csr, stdio: ['pipe', 'pipe', 'pipe'] });
+      // kubeadm's identity for front-proxy-client (clientAuth), so the one problem is the signature
+      const ext = join(r, 'stranger.ext');
+      writeFileSync(ext, 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\nbasicConstraints=critical,CA:FALSE\n');
+      const crt = execFileSync('openssl', ['x509', '-req', '-CA', strangerCrt, '-CAkey', strangerKey, '-set_serial', '7', '-days', '300', '-extfile', ext], { input: csr, stdio: ['pipe', 'pipe', 'pipe'] });
       writeFileSync(join(pki, 'front-proxy-client.crt'), crt);
+      unlinkSync(ext);
       unlinkSync(strangerKey);
       unlinkSync(strangerCrt);
     });
@@ -248,7 +252,7 @@ describe('bad inputs: a clear message naming the file, every other entry still r
       expect(r.code, cmd.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(`${config}: restart.verifyTimout: unknown key`);
-      expect(r.stderr).toContain('known keys under restart: enabled, annotation, verify, verifyTimeout');
+      expect(r.stderr).toContain('known keys under restart: enabled, annotation, verify, verifyTimeout, mode, reloadBudget, quorumGuard, quorumWait, clusterLock, lockWait, lockTTL');
     }
     expect(snapshotFiles(root)).toEqual(before);
     const missing = runCli(['--root', root, '--config', join(root, 'nope.yaml'), 'status']);

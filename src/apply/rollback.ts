@@ -4,7 +4,7 @@
  * caller holds the run lock and has checked that rolling back is safe.
  */
 import { RunFailedError, UsageError } from '../errors.js';
-import { inRestartOrder, bounceInOrder } from '../restart/sequence.js';
+import { inRestartOrder, serveRestored } from '../restart/sequence.js';
 import type { ApplyDeps } from './deps.js';
 import { readState, writeState } from './state.js';
 import { faultPoint } from './faults.js';
@@ -74,12 +74,13 @@ export function closeRollback(journal: Journal, deps: ApplyDeps): void {
 
 /** Bounce, in order, what the rolled-back run bounced (or would have), so the restored certificates are served. */
 export async function restartAfterRollback(journal: Journal, deps: ApplyDeps): Promise<RollbackOutcome> {
-  const components = inRestartOrder(journal.restarted.length ? journal.restarted : journal.restarts);
+  // a run that recorded its actions reloaded some components and restarted others: every one of them
+  const components = inRestartOrder(journal.actions?.map((a) => a.component) ?? (journal.restarted.length ? journal.restarted : journal.restarts));
   if (!deps.config.restart.enabled || components.length === 0) {
     deps.log.info({ runId: journal.id }, `restored ${journal.entries.length} entries; nothing to restart`);
     return { ok: true, restarted: [] };
   }
-  const result = await bounceInOrder(deps, components, () => undefined);
+  const result = await serveRestored(deps, journal, components);
   if (!result.ok) return { ok: false, component: result.component, reason: result.reason };
   deps.log.info({ runId: journal.id, restarted: components }, `rolled back run ${journal.id}`);
   return { ok: true, restarted: components };

@@ -30,6 +30,8 @@ export interface RunOutcome {
   failed: string[];
   restarted: string[];
   result: RunSummary['result'];
+  /** Per component: reloaded by itself or restarted, and why. */
+  actions?: RunSummary['actions'];
 }
 
 /** The state file, written; a crash test may stop the process right after. */
@@ -96,6 +98,7 @@ export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: S
   const owedViews = opts.owed.map((o) => ({ ...o.journal, restarts: o.restarts }));
   const result = await restartComponents(deps, journal, owedViews);
   outcome.restarted = result.restarted;
+  if (result.actions?.length) outcome.actions = result.actions;
   clearPendingRestarts(state, result.restarted);
   if (!result.ok) {
     outcome.result = result.rolledBack ? 'rolled-back' : 'failure';

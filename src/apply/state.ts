@@ -28,6 +28,8 @@ export interface RunSummary {
   restarted: string[];
   /** Set when `rollback` restored this run's files afterwards. */
   rolledBackAt?: string;
+  /** Per component: reloaded by itself or restarted, and why (restart.mode). */
+  actions?: Array<{ component: string; action: 'reload' | 'restart'; why: string }>;
 }
 
 /** A component still running certificates older than the files on disk: renewed while restart.enabled was false. */

@@ -22,6 +22,7 @@ export function recordRun(state: State, r: RunRecord): { ok: boolean; summary: s
     command: r.command, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt.toISOString(),
     result: ok ? 'success' : outcome.result === 'success' ? 'failure' : outcome.result,
     renewed: outcome.renewed, failed, restarted: outcome.restarted,
+    ...(outcome.actions?.length ? { actions: outcome.actions } : {}),
   };
   state.runsTotal += 1;
   if (ok) state.lastSuccessAt = r.finishedAt.toISOString();

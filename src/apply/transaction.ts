@@ -69,6 +69,8 @@ export interface Journal {
   restarted: Component[];
   verified: Component[];
   error?: string;
+  /** Per component: reloaded by itself or restarted, and why (restart.mode, components.ts). */
+  actions?: Array<{ component: Component; action: 'reload' | 'restart'; why: string }>;
   /** The run that finished this one after it was interrupted (rolled forward, restarted or rolled back). */
   completedBy?: string;
   /** Why an interrupted run was not rolled forward (its staged files were damaged); its backups were restored. */

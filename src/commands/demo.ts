@@ -22,6 +22,8 @@ validity: 365d
 restart:
   enabled: true
   verify: false       # nothing runs in the demo tree: annotate the manifests, do not wait for pods
+  quorumGuard: false  # and there is no etcd cluster to ask
+  clusterLock: false
 `;
 
 /** The run's log as short lines on the demo's output: each event's message, wrapped to 120 columns. */

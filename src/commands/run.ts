@@ -6,6 +6,7 @@
 import type { Context } from '../cli/context.js';
 import { LEAVES } from '../catalog.js';
 import { RenewerError, RunFailedError } from '../errors.js';
+import { hostText } from '../host/paths.js';
 import { assertControlPlane } from '../inventory/control-plane.js';
 import { readInventory } from '../inventory/read.js';
 import { runPostRenewHooks } from '../ops/hooks.js';
@@ -92,7 +93,7 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
   try {
     if (await deferredForKubeadm(ctx, opts, applyDeps(ctx, notify))) return opts.command === 'run' ? 0 : 1;
     const read = readState(ctx.paths.stateFile);
-    if (read.warning) ctx.log.warn(read.warning);
+    if (read.warning) ctx.log.warn(hostText(ctx.root, read.warning));
     const state = read.state;
     let outcome: RunOutcome;
     try {

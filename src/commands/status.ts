@@ -1,5 +1,6 @@
 /** `status`: every entry and CA, whether renewal is due and why. Exit 1 when anything is expired or broken. */
 import type { Context } from '../cli/context.js';
+import { hostText } from '../host/paths.js';
 import { assertControlPlane } from '../inventory/control-plane.js';
 import { readInventory } from '../inventory/read.js';
 import { readTimer } from '../ops/systemd.js';
@@ -19,7 +20,7 @@ export function reportFromHost(ctx: Context, state: State, timer?: TimerReport):
 
 export async function statusReport(ctx: Context): Promise<StatusReport> {
   const { state, warning } = readState(ctx.paths.stateFile);
-  if (warning) ctx.log.warn(warning);
+  if (warning) ctx.log.warn(hostText(ctx.root, warning));
   return reportFromHost(ctx, state, await readTimer(ctx.root));
 }
 

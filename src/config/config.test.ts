@@ -20,7 +20,11 @@ describe('parseConfig', () => {
       renewBefore: '720h',
       validity: '90d',
       mode: 'monitor',
-      restart: { enabled: false, annotation: 'example.com/bounced', verify: false, verifyTimeout: '1h30m' },
+      restart: {
+        enabled: false, annotation: 'example.com/bounced', verify: false, verifyTimeout: '1h30m', mode: 'always',
+        reloadBudget: { etcd: '20s', 'kube-apiserver': '2m' }, quorumGuard: false, quorumWait: '0', clusterLock: false,
+        lockWait: '10m', lockTTL: '30s',
+      },
       hooks: { postRenew: ['echo $KCR_RENEWED'], timeout: '90s' },
       metrics: { textfileDir: '/var/lib/node_exporter' },
       paths: { kubernetes: '/srv/k8s', pki: '/srv/k8s/pki', manifests: '/srv/k8s/manifests', state: '/srv/state' },
@@ -31,7 +35,11 @@ describe('parseConfig', () => {
     expect(c.renewBefore).toBe(30 * 86_400_000);
     expect(c.validity).toBe(90 * 86_400_000);
     expect(c.mode).toBe('monitor');
-    expect(c.restart).toEqual({ enabled: false, annotation: 'example.com/bounced', verify: false, verifyTimeout: 5_400_000 });
+    expect(c.restart).toEqual({
+      enabled: false, annotation: 'example.com/bounced', verify: false, verifyTimeout: 5_400_000, mode: 'always',
+      reloadBudget: { etcd: 20_000, 'kube-apiserver': 120_000 }, quorumGuard: false, quorumWait: 0, clusterLock: false,
+      lockWait: 600_000, lockTTL: 30_000,
+    });
     expect(c.hooks).toEqual({ postRenew: ['echo $KCR_RENEWED'], timeout: 90_000 });
     expect(c.paths.state).toBe('/srv/state');
     expect(c.backups.keep).toBe(3);
@@ -54,6 +62,10 @@ describe('parseConfig', () => {
     [{ renewBefore: '400d' }, /renewBefore: must be shorter than validity/],
     [{ apiVersion: 'v2' }, /apiVersion: "v2" is not one of/],
     [{ backups: { keep: 0 } }, /backups\.keep: 0 is not a whole number of at least 1/],
+    [{ restart: { mode: 'never' } }, /restart\.mode: "never" is not one of auto, always/],
+    [{ restart: { reloadBudget: { scheduler: '5s' } } }, /restart\.reloadBudget\.scheduler: unknown key/],
+    [{ restart: { lockTTL: '1s' } }, /restart\.lockTTL: "1s" is too short/],
+    [{ restart: { quorumGuard: 'off' } }, /restart\.quorumGuard: "off" is not true or false/],
   ])('rejects %j', (doc, message) => {
     expect(() => parseConfig(F, doc)).toThrowError(ConfigError);
     expect(() => parseConfig(F, doc)).toThrowError(message);

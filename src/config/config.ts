@@ -24,7 +24,7 @@ export interface Config {
   /** Lifetime of renewed certificates (ms). */
   validity: number;
   mode: Mode;
-  restart: { enabled: boolean; annotation: string; verify: boolean; verifyTimeout: number };
+  restart: RestartConfig;
   hooks: { postRenew: string[]; timeout: number };
   metrics: { textfileDir: string };
   /** Host paths, absolute, before --root is applied. */
@@ -35,6 +35,24 @@ export interface Config {
   kubeadm: { wait: number };
 }
 
+export interface RestartConfig {
+  enabled: boolean;
+  annotation: string;
+  verify: boolean;
+  verifyTimeout: number;
+  /** auto: skip the restart of a component that reloads the renewed files by itself (proved); always: restart. */
+  mode: 'auto' | 'always';
+  /** How long a self-reload may take to show on fresh TLS handshakes before the restart path (ms). */
+  reloadBudget: { etcd: number; 'kube-apiserver': number };
+  /** Restart the local etcd member only while the others keep a quorum without it. */
+  quorumGuard: boolean;
+  quorumWait: number;
+  /** Take turns across the control plane (a lock in etcd) for restarts of etcd and kube-apiserver. */
+  clusterLock: boolean;
+  lockWait: number;
+  lockTTL: number;
+}
+
 const DAY = 86_400_000;
 
 export function defaultConfig(): Config {
@@ -43,7 +61,11 @@ export function defaultConfig(): Config {
     renewBefore: 90 * DAY,
     validity: 365 * DAY,
     mode: 'renew',
-    restart: { enabled: true, annotation: 'kube-cert-renewer/restartedAt', verify: true, verifyTimeout: 5 * 60_000 },
+    restart: {
+      enabled: true, annotation: 'kube-cert-renewer/restartedAt', verify: true, verifyTimeout: 5 * 60_000,
+      mode: 'auto', reloadBudget: { etcd: 10_000, 'kube-apiserver': 75_000 },
+      quorumGuard: true, quorumWait: 5 * 60_000, clusterLock: true, lockWait: 30 * 60_000, lockTTL: 60_000,
+    },
     hooks: { postRenew: [], timeout: 5 * 60_000 },
     metrics: { textfileDir: '' },
     paths: {
@@ -84,6 +106,13 @@ const SCHEMA: Record<string, Field> = {
       annotation: { type: 'string', pattern: ANNOTATION_KEY, patternHint: 'a Kubernetes annotation key such as example.com/restartedAt' },
       verify: { type: 'boolean' },
       verifyTimeout: { type: 'duration', min: 1_000 },
+      mode: { type: 'enum', values: ['auto', 'always'] },
+      reloadBudget: { type: 'section', fields: { etcd: { type: 'duration', min: 1_000 }, 'kube-apiserver': { type: 'duration', min: 1_000 } } },
+      quorumGuard: { type: 'boolean' },
+      quorumWait: { type: 'duration' },
+      clusterLock: { type: 'boolean' },
+      lockWait: { type: 'duration' },
+      lockTTL: { type: 'duration', min: 5_000 },
     },
   },
   hooks: { type: 'section', fields: { postRenew: { type: 'strings' }, timeout: { type: 'duration', min: 1_000 } } },

@@ -56,6 +56,9 @@ function parseCertText(file: string, text: string): Read<{ cert: CertFacts; chai
   }
   try {
     const cert = parseCertificate(first.der);
+    // Decode the encoded parts now: DER that Node's reader accepts but strict DER refuses (trailing bytes, an
+    // indefinite length) is this file's problem here, not a crash of the report later.
+    void cert.keyUsage;
     // A file holding the leaf and then its chain: the renewal keeps what followed the leaf, byte for byte.
     return { ok: true, value: blocks.length > 1 ? { cert, chainAfterLeaf: text.slice(first.end) } : { cert } };
   } catch (err) {

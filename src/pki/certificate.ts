@@ -172,7 +172,9 @@ function x509Of(cert: CertFacts): X509Certificate {
 /** Parse one DER certificate. Throws on malformed input; callers turn that into a named problem. */
 export function parseCertificate(der: Buffer): CertFacts {
   const x = new X509Certificate(der);
-  const encoded = lazy(() => encodedParts(der));
+  const decoded = lazy(() => decodeCertificate(der));
+  const extension = lazy(() => extensionFacts(decoded()));
+  const raw = lazy(() => rawParts(decoded()));
   const facts: Omit<CertFacts, 'raw' | 'keyUsage' | 'subjectKeyId' | 'authorityKeyId'> = {
     der,
     subject: parseNameText(x.subject),
@@ -189,10 +191,10 @@ export function parseCertificate(der: Buffer): CertFacts {
     throw new Error(`unreadable validity (${x.validFrom} – ${x.validTo})`);
   }
   Object.defineProperties(facts, {
-    raw: { get: () => encoded().raw, enumerable: true },
-    keyUsage: { get: () => encoded().keyUsage, enumerable: true },
-    subjectKeyId: { get: () => encoded().subjectKeyId, enumerable: true },
-    authorityKeyId: { get: () => encoded().authorityKeyId, enumerable: true },
+    raw: { get: raw, enumerable: true },
+    keyUsage: { get: () => extension().keyUsage, enumerable: true },
+    subjectKeyId: { get: () => extension().subjectKeyId, enumerable: true },
+    authorityKeyId: { get: () => extension().authorityKeyId, enumerable: true },
   });
   certificates.set(facts as CertFacts, x);
   return facts as CertFacts;
@@ -203,53 +205,70 @@ function lazy<T>(make: () => T): () => T {
   return () => (value ??= { v: make() }).v;
 }
 
-interface EncodedParts {
-  raw: CertFacts['raw'];
-  keyUsage: string[];
-  subjectKeyId?: Buffer;
-  authorityKeyId?: Buffer;
+interface Decoded {
+  tbs: der.Asn1;
+  sigAlg: der.Asn1;
+  sigBits: der.Asn1;
+  issuer: der.Asn1;
+  subject: der.Asn1;
+  spki: der.Asn1;
+  extensions: der.Asn1[];
 }
 
 /**
- * The encoded parts, through node-forge's decoder. Its re-encoding of the whole certificate must give back the
- * exact bytes, so every part taken out of it is byte-for-byte what the certificate holds.
+ * The certificate through node-forge's decoder. Its re-encoding must give back the exact bytes (no BER such as an
+ * indefinite length), so every part a renewal copies is byte-for-byte what the certificate holds.
  */
-function encodedParts(certDer: Buffer): EncodedParts {
+function decodeCertificate(certDer: Buffer): Decoded {
   const cert = der.decodeDer(certDer);
   if (!der.encodeDer(cert).equals(certDer)) throw new Error('the certificate is not in canonical DER');
   const [tbs, sigAlg, sigBits] = der.children(cert);
   if (!tbs || !sigAlg || !sigBits) throw new Error('not an X.509 certificate');
   const fields = der.children(tbs);
-  const rest = fields.slice(isContext(fields[0], 0) ? 1 : 0);
-  const [, , issuer, , subject, spki] = rest;
+  const [, , issuer, , subject, spki] = fields.slice(isContext(fields[0], 0) ? 1 : 0);
   if (!issuer || !subject || !spki) throw new Error('incomplete TBSCertificate');
-  const extensionList = fields.find((f) => isContext(f, 3));
-  const extensions = extensionList ? der.children(der.children(extensionList)[0] as der.Asn1).map(extensionOf) : [];
-  const parts: EncodedParts = {
-    raw: {
-      subject: der.encodeDer(subject),
-      issuer: der.encodeDer(issuer),
-      extensions,
-      spki: der.encodeDer(spki),
-      tbs: der.encodeDer(tbs),
-      signatureAlgorithm: der.oidText(der.children(sigAlg)[0] as der.Asn1),
-      signature: der.bytesOf(sigBits).subarray(1),
-    },
-    keyUsage: [],
-  };
-  for (const ext of extensions) {
-    const value = der.decodeDer(ext.value);
-    if (ext.oid === OID.keyUsage) {
+  const list = fields.find((f) => isContext(f, 3));
+  const extensions = list ? der.children(der.children(list)[0] as der.Asn1) : [];
+  return { tbs, sigAlg, sigBits, issuer, subject, spki, extensions };
+}
+
+interface ExtensionFacts {
+  keyUsage: string[];
+  subjectKeyId?: Buffer;
+  authorityKeyId?: Buffer;
+}
+
+/** Key usage bits and key identifiers, which X509Certificate does not expose. */
+function extensionFacts(d: Decoded): ExtensionFacts {
+  const facts: ExtensionFacts = { keyUsage: [] };
+  for (const ext of d.extensions) {
+    const parts = der.children(ext);
+    const oid = der.oidText(parts[0] as der.Asn1);
+    const value = der.decodeDer(der.bytesOf(parts[parts.length - 1] as der.Asn1));
+    if (oid === OID.keyUsage) {
       const bits = der.bytesOf(value).subarray(1);
-      parts.keyUsage = KEY_USAGE_BITS.filter((_, i) => ((bits[i >> 3] ?? 0) >> (7 - (i & 7))) & 1);
-    } else if (ext.oid === OID.subjectKeyIdentifier) {
-      parts.subjectKeyId = der.bytesOf(value);
-    } else if (ext.oid === OID.authorityKeyIdentifier) {
+      facts.keyUsage = KEY_USAGE_BITS.filter((_, i) => ((bits[i >> 3] ?? 0) >> (7 - (i & 7))) & 1);
+    } else if (oid === OID.subjectKeyIdentifier) {
+      facts.subjectKeyId = der.bytesOf(value);
+    } else if (oid === OID.authorityKeyIdentifier) {
       const keyId = der.children(value).find((c) => isContext(c, 0));
-      if (keyId) parts.authorityKeyId = der.bytesOf(keyId);
+      if (keyId) facts.authorityKeyId = der.bytesOf(keyId);
     }
   }
-  return parts;
+  return facts;
+}
+
+/** The encoded parts a renewal copies (decodeCertificate checked they re-encode to the certificate's bytes). */
+function rawParts(d: Decoded): CertFacts['raw'] {
+  return {
+    subject: der.encodeDer(d.subject),
+    issuer: der.encodeDer(d.issuer),
+    extensions: d.extensions.map(extensionOf),
+    spki: der.encodeDer(d.spki),
+    tbs: der.encodeDer(d.tbs),
+    signatureAlgorithm: der.oidText(der.children(d.sigAlg)[0] as der.Asn1),
+    signature: der.bytesOf(d.sigBits).subarray(1),
+  };
 }
 
 function isContext(node: der.Asn1 | undefined, tag: number): boolean {

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { formatDuration, humanDuration } from '../config/duration.js';
 import { hostPathOf } from '../host/paths.js';
 import type { Component } from '../catalog.js';
+import type { ComponentAction } from '../components.js';
 import type { RenewalPlan, SkippedItem } from '../plan/plan.js';
 import type { DueReason } from '../plan/policy.js';
 import { renderTable, wrap } from './table.js';
@@ -34,12 +35,14 @@ export interface PlanReport {
   renew: PlannedRenewalReport[];
   /** Components a run would restart, in order (empty when restart.enabled is false). */
   restarts: Component[];
+  /** Per component in `restarts`: whether it picks the renewed files up by itself (reload) or is restarted, and why. */
+  components?: Array<{ component: Component; action: ComponentAction['action']; why: string }>;
   skipped: SkippedItem[];
 }
 
 const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export function buildPlanReport(plan: RenewalPlan, config: Config, root: string, now: Date): PlanReport {
+export function buildPlanReport(plan: RenewalPlan, config: Config, root: string, now: Date, actions?: ComponentAction[]): PlanReport {
   return {
     apiVersion: PLAN_API_VERSION,
     kind: PLAN_KIND,
@@ -57,6 +60,7 @@ export function buildPlanReport(plan: RenewalPlan, config: Config, root: string,
       restarts: i.restarts,
     })),
     restarts: config.restart.enabled ? plan.restarts : [],
+    ...(config.restart.enabled && actions ? { components: actions.map(({ component, action, why }) => ({ component, action, why })) } : {}),
     skipped: plan.skipped,
   };
 }
@@ -81,6 +85,7 @@ export function printPlan(report: PlanReport, config: Config, wide = false): str
   const out = [renderTable(header, rows)];
   const restarts = config.restart.enabled ? report.restarts.join(', ') || 'nothing' : 'nothing (restart.enabled is false)';
   out.push(`Restarts, in order: ${restarts}.`);
+  for (const c of report.components ?? []) out.push(wrap(`  ${c.component}: ${c.action} (${c.why})`, 118, '      '));
   out.push(validityLine(report, config));
   if (config.mode === 'monitor') out.push('mode is monitor: run writes nothing.');
   const bad = report.skipped.filter((s) => s.failure);

@@ -186,3 +186,46 @@ export async function restartComponent(component: Component, deps: RestartDeps):
   deps.log.info({ component, seconds }, `${component} serves the new certificates`);
   return { component, ok: true, seconds };
 }
+
+/**
+ * `auto`: prove that `component` picked up the files now on disk by itself, without a restart: every serving
+ * endpoint presents exactly the certificate file on disk over a fresh TLS handshake (etcd's client and peer ports
+ * with a client certificate, the apiserver's secure port without SNI) and the health path answers, within
+ * `budgetMs`. An endpoint that refuses connections outright is not reloading anything: that fails at once.
+ */
+export async function proveReload(component: Component, deps: RestartDeps, budgetMs: number): Promise<ComponentOutcome> {
+  const started = Date.now();
+  let target: RestartTarget;
+  try {
+    target = restartTarget(component, deps.paths);
+  } catch (err) {
+    return { component, ok: false, bounced: false, reason: (err as Error).message };
+  }
+  if (target.kind === 'unit') return { component, ok: false, bounced: false, reason: `${target.unit} reloads nothing by itself` };
+  const deadline = started + budgetMs;
+  const expected = target.serving.map((s) => (s.expectedCertFile ? certDerOnDisk(s.expectedCertFile) : undefined));
+  let last = 'no answer yet';
+  for (let attempt = 0; ; attempt++) {
+    let served = true;
+    for (const [i, s] of target.serving.entries()) {
+      const r = await servedCertificate(s.endpoint, s.client);
+      const where = `${s.endpoint.host}:${s.endpoint.port}`;
+      if (!r.ok && r.refused && attempt === 0) return { component, ok: false, bounced: false, reason: `${where} refuses connections: ${r.error}` };
+      const want = expected[i];
+      if (!r.ok) last = `${where}: ${r.error}`;
+      else if (s.expectedCertFile && (!want || !r.der.equals(want))) last = `${where} still serves a certificate other than ${s.expectedCertFile}`;
+      else continue;
+      served = false;
+      break;
+    }
+    if (served) {
+      const h = target.health;
+      const health = await httpsGet(h.endpoint, h.path, h.client);
+      if ('error' in health) last = `${h.path}: ${health.error}`;
+      else if (!h.expect(health.status, health.body)) last = `${h.path} answered ${health.status}`;
+      else return { component, ok: true, seconds: (Date.now() - started) / 1000 };
+    }
+    if (Date.now() >= deadline) return { component, ok: false, bounced: false, reason: `not reloaded within ${budgetMs / 1000}s: ${last}` };
+    await sleep(Math.min(deps.pollMs ?? 500, Math.max(50, deadline - Date.now())));
+  }
+}

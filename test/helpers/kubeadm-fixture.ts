@@ -57,9 +57,14 @@ export interface FixtureOptions {
    * default false
    */
   reuseKeys?: boolean;
+  /**
+   * The PKI directory of an earlier tree whose CAs (certificates and keys) this tree takes instead of making its own,
+   * so several control-plane node roots share one cluster PKI (an HA control plane). default: own CAs
+   */
+  sharedCasFrom?: string;
 }
 
-export type ResolvedFixtureOptions = Required<Omit<FixtureOptions, 'now' | 'ports'>> & { ports: Ports };
+export type ResolvedFixtureOptions = Required<Omit<FixtureOptions, 'now' | 'ports' | 'sharedCasFrom'>> & { ports: Ports };
 
 export interface FixtureEntry {
   /** kubeadm's name: 'ca', 'apiserver', 'etcd-server', 'admin.conf', ... */
@@ -474,8 +479,13 @@ export async function createKubeadmTree(root: string, options: FixtureOptions = 
     // CA keys first in the queue: every leaf waits for its CA
     const ordered = [...specs.filter((s) => s.kind === 'ca'), ...specs.filter((s) => s.kind !== 'ca')];
     const keys = new Map<string, Promise<string>>();
+    const shared = options.sharedCasFrom;
     for (const spec of ordered) {
       const out = join(work, `${spec.name}.key`);
+      if (shared && spec.kind === 'ca') {
+        keys.set(spec.name, Promise.resolve(join(shared, `${spec.file ?? spec.name}.key`)));
+        continue;
+      }
       keys.set(spec.name, generateKey(o.keyAlgorithm, o.keyEncoding, out, o.reuseKeys ? spec.name : undefined));
     }
     const saKeyPath = join(pkiDir, 'sa.key');
@@ -493,6 +503,10 @@ export async function createKubeadmTree(root: string, options: FixtureOptions = 
       if (!isCA && !issuer) throw new Error(`fixture: ${spec.name} has no issuer ${spec.ca ?? '?'}`);
       const key = keys.get(spec.name);
       if (!key) throw new Error(`fixture: no key for ${spec.name}`);
+      if (shared && isCA) {
+        issued.set(spec.name, key.then((keyPath) => ({ keyPath, certPath: join(shared, `${spec.file ?? spec.name}.crt`) })));
+        continue;
+      }
       issued.set(
         spec.name,
         issue(work, spec, key, issuer, isCA ? dates.caNotBefore : dates.leafNotBefore, isCA ? dates.caNotAfter : dates.leafNotAfter),

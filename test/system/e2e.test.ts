@@ -31,6 +31,7 @@ const CONFIG = `apiVersion: kube-cert-renewer.io/v1alpha1
 kind: RenewerConfiguration
 renewInterval: 30d
 restart:
+  mode: always
   verifyTimeout: 60s
 `;
 
