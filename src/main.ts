@@ -72,6 +72,11 @@ const COMMANDS: Record<string, CommandSpec> = {
       return (await import('./commands/rollback.js')).rollbackCommand(ctx, positionals[0], Boolean(values.force));
     },
   },
+  history: {
+    summary: 'list the runs on record: what each renewed and restarted, how it ended, whether it was rolled back',
+    usage: 'history [-o table|json]',
+    run: async (ctx) => (await import('./commands/history.js')).historyCommand(ctx),
+  },
   demo: {
     summary: 'build a kubeadm host tree with due certificates in a temp dir, show status, run, show status',
     usage: 'demo [--keep]',

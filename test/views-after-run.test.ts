@@ -105,8 +105,9 @@ describe('after `rollback`', () => {
     const last = statusJson(root).report.certificates.find((c) => c.name === 'etcd-server')?.lastRenewal as unknown as Record<string, string>;
     expect(last, 'status still knows the renewal the restored certificate came from').toMatchObject({ runId: runA, newSerial: afterA.serial, oldSerial: original.serial });
 
-    // roll back A: the original certificate, which no run of ours issued
-    const rb2 = runCli(['--root', root, 'rollback']);
+    // roll back A: the original certificate, which no run of ours issued (`rollback` alone undoes only the most
+    // recent run, so an earlier one is named)
+    const rb2 = runCli(['--root', root, 'rollback', runA]);
     expect(rb2.code, rb2.stderr).toBe(0);
     expect(readCert(serverCrt).serial).toBe(original.serial);
     expect(one(parseProm(readFileSync(prom, 'utf8')).samples, 'x509_cert_not_after', { name: 'etcd-server' })).toBe(original.notAfter.getTime() / 1000);

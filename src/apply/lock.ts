@@ -119,7 +119,10 @@ function tryCreate(file: string, me: Holder): Lock | undefined {
  * Take the lock, waiting up to `waitMs` for a live holder. `warn` hears about a stale lock taken over (a dead
  * holder, or an empty or damaged lock file).
  */
-export async function acquireLock(file: string, command: string, waitMs = 10_000, warn: (message: string) => void = () => undefined): Promise<Lock> {
+export async function acquireLock(
+  file: string, command: string, waitMs = 10_000, warn: (message: string) => void = () => undefined,
+  onWait?: (holder: string) => void,
+): Promise<Lock> {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -133,6 +136,7 @@ export async function acquireLock(file: string, command: string, waitMs = 10_000
     since: new Date().toISOString(),
   };
   const deadline = Date.now() + waitMs;
+  let told = false;
   for (;;) {
     const lock = tryCreate(file, me);
     if (lock) return lock;
@@ -143,9 +147,13 @@ export async function acquireLock(file: string, command: string, waitMs = 10_000
         : `${file}: took over a lock file left empty or damaged by a run that died while taking it`);
       continue;
     }
+    const holder = seen?.holder;
+    const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';
+    if (!told && onWait) {
+      told = true;
+      onWait(who);
+    }
     if (Date.now() >= deadline) {
-      const holder = seen?.holder;
-      const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';
       throw new LockError(
         `another kube-cert-renewer run holds ${file} (${who})`,
         'wait for it to finish (journalctl -u kube-cert-renewer shows it), then try again',

@@ -7,25 +7,36 @@ import { RunFailedError, UsageError } from '../errors.js';
 import { inRestartOrder, serveRestored } from '../restart/sequence.js';
 import type { ApplyDeps } from './deps.js';
 import { readState, writeState } from './state.js';
-import { type Journal, restoreRun, writeJournal } from './transaction.js';
+import { faultPoint } from './faults.js';
+import { type Journal, closeRun, restoreRun, writeJournal } from './transaction.js';
 import { undoRenewals } from './undo.js';
 
+/** Runs that wrote (or were about to write) files: not the ones discarded unwritten after a crash. */
+const wroteFiles = (j: Journal): boolean => j.entries.length > 0 && j.discarded === undefined;
+
 /**
- * The run to roll back: the named one (`named`, read from its journal), or the latest that wrote files and is not
- * rolled back. Refuses, unless forced, when the certificates it replaced have expired or a later run renewed the
- * same entries.
+ * The run to roll back: the named one (`named`, read from its journal), or the most recent run that wrote files —
+ * only that one: once it is rolled back, an earlier run must be named. Refuses, unless forced, when the
+ * certificates it replaced have expired or a later run renewed the same entries.
  */
 export function chooseRunToRollBack(
   runs: Journal[], named: Journal | undefined, runId: string | undefined, backups: string, now: Date, force: boolean,
 ): Journal {
-  const journal = runId
-    ? named
-    : [...runs].reverse().find((j) => j.phase !== 'rolled-back' && j.phase !== 'prepared' && j.entries.length > 0);
+  const journal = runId ? named : [...runs].reverse().find(wroteFiles);
   if (!journal) {
     const known = runs.map((j) => `${j.id} (${j.phase})`).join(', ') || 'none';
     throw new UsageError(runId ? `no run ${runId} in ${backups}` : `no run to roll back in ${backups}`, `runs on record: ${known}`);
   }
-  if (journal.phase === 'rolled-back') throw new RunFailedError(`run ${journal.id} is already rolled back`);
+  if (journal.phase === 'rolled-back') {
+    const earlier = runs.filter((j) => j.id < journal.id && wroteFiles(j) && j.phase !== 'rolled-back').map((j) => j.id);
+    throw new RunFailedError(
+      `${runId ? 'run' : 'the most recent run,'} ${journal.id}${runId ? '' : ','} is already rolled back`,
+      earlier.length
+        ? `to roll back an earlier run, name it: kube-cert-renewer rollback ${earlier[earlier.length - 1]} (kube-cert-renewer history lists them all)`
+        : 'no earlier run can be rolled back (kube-cert-renewer history lists the runs)',
+    );
+  }
+  if (journal.discarded !== undefined) throw new RunFailedError(`run ${journal.id} never wrote its files: ${journal.discarded}`);
   if (journal.phase === 'prepared') throw new RunFailedError(`run ${journal.id} never wrote its files`, 'run `kube-cert-renewer run` to finish it');
   const expired = journal.entries.filter((e) => Date.parse(e.oldNotAfter) <= now.getTime());
   if (expired.length && !force) {
@@ -49,9 +60,16 @@ export function restoreFilesAndState(journal: Journal, runs: Journal[], deps: Ap
   restoreRun(deps.paths, journal);
   const { state } = readState(deps.paths.stateFile);
   undoRenewals(state, journal, runs);
+  if (state.lastRun?.id === journal.id) state.lastRun.rolledBackAt = deps.now().toISOString();
   writeState(deps.paths.stateFile, state);
-  journal.phase = 'rolled-back';
-  writeJournal(deps.paths, journal);
+  faultPoint('state');
+  journal.rolledBackAt = deps.now().toISOString();
+  writeJournal(deps.paths, journal); // still `rolling-back`: closed once the restarts are made (closeRollback)
+}
+
+/** The rollback is complete (files, state, restarts): the journal says `rolled-back`. */
+export function closeRollback(journal: Journal, deps: ApplyDeps): void {
+  closeRun(deps.paths, journal, 'rolled-back');
 }
 
 /** Bounce, in order, what the rolled-back run bounced (or would have), so the restored certificates are served. */

@@ -9,15 +9,19 @@ import type { Inventory } from '../inventory/records.js';
 import type { RenewalPlan } from '../plan/plan.js';
 import { restartComponents } from '../restart/sequence.js';
 import type { ApplyDeps } from './deps.js';
+import { faultPoint } from './faults.js';
 import { type PreparedRenewal, prepareRenewals } from './prepare.js';
+import { type OwedRun, recordRenewals } from './recover.js';
 import { type RunSummary, type State, addPendingRestarts, clearPendingRestarts, writeState } from './state.js';
-import { type Journal, commitRun, listRuns, newRunId, pruneRuns, stageRun, writeJournal } from './transaction.js';
+import { type Journal, closeRun, commitRun, listRuns, pruneRuns, stageRun } from './transaction.js';
 import { undoRenewals } from './undo.js';
 
 export interface ApplyOptions {
   command: 'run' | 'renew';
-  /** Runs an earlier, interrupted run left with restarts owed (from recoverInterruptedRuns). */
-  owed: Journal[];
+  /** This run's id (newRunId), also the name of its backups directory when it writes anything. */
+  runId: string;
+  /** Runs an earlier, interrupted run left unfinished (from recoverInterruptedRuns), with the restarts they owe. */
+  owed: OwedRun[];
 }
 
 export interface RunOutcome {
@@ -30,14 +34,10 @@ export interface RunOutcome {
   actions?: RunSummary['actions'];
 }
 
-function recordRenewals(state: State, journal: Journal, now: Date): void {
-  for (const e of journal.entries) {
-    state.entries[e.name] = {
-      renewedAt: now.toISOString(), runId: journal.id, oldSerial: e.oldSerial, newSerial: e.newSerial,
-      oldNotAfter: e.oldNotAfter, newNotAfter: e.newNotAfter,
-    };
-    state.renewalsTotal[e.name] = (state.renewalsTotal[e.name] ?? 0) + 1;
-  }
+/** The state file, written; a crash test may stop the process right after. */
+export function saveState(deps: ApplyDeps, state: State): void {
+  writeState(deps.paths.stateFile, state);
+  faultPoint('state');
 }
 
 function logRenewed(deps: ApplyDeps, prepared: PreparedRenewal[], runId: string): void {
@@ -61,37 +61,32 @@ async function renewAll(plan: RenewalPlan, inventory: Inventory, state: State, d
   }
   if (prepared.length === 0) return undefined;
   const restarts = deps.config.restart.enabled ? [...new Set(prepared.flatMap((p) => p.item.restarts))] : [];
-  const journal = stageRun(deps.paths, newRunId(now), opts.command, now, prepared, restarts, state.entries);
-  outcome.runId = journal.id;
+  const journal = stageRun(deps.paths, opts.runId, opts.command, now, prepared, restarts, state.entries);
   commitRun(deps.paths, journal);
-  recordRenewals(state, journal, now);
+  recordRenewals(state, journal, now.toISOString());
   if (!deps.config.restart.enabled) {
     // Nothing restarts: `status` names what still runs the old certificates until a run restarts it.
     for (const p of prepared) addPendingRestarts(state, p.item.restarts, [p.item.name], journal.id, now.toISOString());
   }
-  writeState(deps.paths.stateFile, state);
+  saveState(deps, state);
   outcome.renewed.push(...prepared.map((p) => p.item.name));
   logRenewed(deps, prepared, journal.id);
   return journal;
 }
 
-/** Mark the run and every run whose restarts it made as finished, then prune old backups. */
-function finish(deps: ApplyDeps, journal: Journal | undefined, owed: Journal[]): void {
-  for (const j of owed) {
-    j.phase = 'done';
-    writeJournal(deps.paths, j);
+/** Mark the run and every interrupted run it finished as finished, then prune old backups. */
+function finish(deps: ApplyDeps, journal: Journal | undefined, owed: OwedRun[]): void {
+  for (const { journal: j } of owed) {
+    if (j.phase !== 'rolled-back' && j.phase !== 'failed') closeRun(deps.paths, j, 'done');
   }
-  if (journal && journal.phase !== 'rolled-back' && journal.phase !== 'failed') {
-    journal.phase = 'done';
-    writeJournal(deps.paths, journal);
-  }
+  if (journal && journal.phase !== 'rolled-back' && journal.phase !== 'failed') closeRun(deps.paths, journal, 'done');
   const pruned = pruneRuns(deps.paths, deps.config.backups.keep);
   if (pruned.length) deps.log.debug({ pruned }, 'removed old backups');
 }
 
 /** Stage, commit, restart, verify, then roll back or finish. `state` is updated (and written) as the run goes. */
 export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: State, deps: ApplyDeps, opts: ApplyOptions): Promise<RunOutcome> {
-  const outcome: RunOutcome = { renewed: [], failed: [], restarted: [], result: 'success' };
+  const outcome: RunOutcome = { runId: opts.runId, renewed: [], failed: [], restarted: [], result: 'success' };
   let journal: Journal | undefined;
   if (plan.items.length > 0) {
     const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
@@ -99,7 +94,9 @@ export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: S
     deps.log.info({ entries: plan.items.map((i) => i.name) }, `renewing ${plan.items.length} of ${managed} certificates`);
     journal = await renewAll(plan, inventory, state, deps, opts, outcome);
   }
-  const result = await restartComponents(deps, journal, opts.owed);
+  // The sequence restarts what each interrupted run still owes, not what it already restarted before it died.
+  const owedViews = opts.owed.map((o) => ({ ...o.journal, restarts: o.restarts }));
+  const result = await restartComponents(deps, journal, owedViews);
   outcome.restarted = result.restarted;
   if (result.actions?.length) outcome.actions = result.actions;
   clearPendingRestarts(state, result.restarted);
@@ -107,7 +104,7 @@ export async function applyRun(plan: RenewalPlan, inventory: Inventory, state: S
     outcome.result = result.rolledBack ? 'rolled-back' : 'failure';
     if (result.rolledBack && journal) {
       undoRenewals(state, journal, listRuns(deps.paths));
-      writeState(deps.paths.stateFile, state);
+      saveState(deps, state);
       outcome.failed.push(...journal.entries.map((e) => e.name));
       outcome.renewed = [];
     }

@@ -26,6 +26,8 @@ export interface RunSummary {
   renewed: string[];
   failed: string[];
   restarted: string[];
+  /** Set when `rollback` restored this run's files afterwards. */
+  rolledBackAt?: string;
   /** Per component: reloaded by itself or restarted, and why (restart.mode). */
   actions?: Array<{ component: string; action: 'reload' | 'restart'; why: string }>;
 }

@@ -1,6 +1,7 @@
 /** A run's summary in the state file (lastRun, counters) and the one line the journal and `systemctl status` show. */
 import type { RunOutcome } from './run.js';
 import type { State } from './state.js';
+import { newRunId } from './transaction.js';
 
 export interface RunRecord {
   command: string;
@@ -17,7 +18,7 @@ export function recordRun(state: State, r: RunRecord): { ok: boolean; summary: s
   const failed = r.hooksFailed ? [...outcome.failed, 'hooks'] : outcome.failed;
   const ok = outcome.result === 'success' && failed.length === 0;
   state.lastRun = {
-    id: outcome.runId ?? `${r.command}-${r.startedAt.toISOString()}`,
+    id: outcome.runId ?? newRunId(r.startedAt),
     command: r.command, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt.toISOString(),
     result: ok ? 'success' : outcome.result === 'success' ? 'failure' : outcome.result,
     renewed: outcome.renewed, failed, restarted: outcome.restarted,

@@ -5,9 +5,11 @@
  *   new/<host path>   every new file, staged before anything on the host changes (removed once committed)
  *   run.json          the journal: entries, files, phase
  *
- * Phases: prepared → committed → (restart: restarting → verified | rolled-back) → done. A run that dies after
- * `prepared` is rolled forward by the next run from new/, so a certificate and its key are never left mismatched;
- * backups never go near the manifests directory.
+ * Phases: prepared → committed → (restart: restarting → verified | rolling-back → rolled-back) → done. A run that
+ * dies after `prepared` is rolled forward by the next run from new/ (once its staged files check out), so a
+ * certificate and its key are never left mismatched; one that dies while rolling back is rolled back to the end.
+ * The journal names files by host path (relative to --root), so a tree moved or restored elsewhere is rolled back
+ * or forward where it is now. Backups never go near the manifests directory.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -18,18 +20,19 @@ import type { Component } from '../catalog.js';
 import { HostFileError, UsageError } from '../errors.js';
 import { hostWriteError, writeFileAtomic } from '../host/atomic.js';
 import { readBoundedText } from '../host/read.js';
-import { type HostPaths, hostPathOf } from '../host/paths.js';
+import { type HostPaths, hostPathOf, underRoot } from '../host/paths.js';
 import type { PreparedRenewal } from './prepare.js';
 import type { EntryRenewal } from './state.js';
 import { faultPoint } from './faults.js';
 
 export const JOURNAL_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 
-export type Phase = 'prepared' | 'committed' | 'restarting' | 'verified' | 'rolled-back' | 'done' | 'failed';
+export type Phase = 'prepared' | 'committed' | 'restarting' | 'verified' | 'rolling-back' | 'rolled-back' | 'done' | 'failed';
 
 export interface JournalFile {
-  /** Path on this filesystem. */
-  path: string;
+  /** Path on this filesystem when the run was made: read from journals written before host paths were enough. */
+  path?: string;
+  /** The file as the host sees it; under --root it is <root><hostPath>. */
   hostPath: string;
   /** Mode of the file being replaced (restored on rollback) and of the new file. */
   mode: number;
@@ -68,6 +71,17 @@ export interface Journal {
   error?: string;
   /** Per component: reloaded by itself or restarted, and why (restart.mode, components.ts). */
   actions?: Array<{ component: Component; action: 'reload' | 'restart'; why: string }>;
+  /** The run that finished this one after it was interrupted (rolled forward, restarted or rolled back). */
+  completedBy?: string;
+  /** Why an interrupted run was not rolled forward (its staged files were damaged); its backups were restored. */
+  discarded?: string;
+  /** When `rollback` restored this run's backups (an automatic rollback sets the phase and `error` only). */
+  rolledBackAt?: string;
+}
+
+/** Where a journaled file is on this filesystem now. */
+export function fsPathOf(paths: HostPaths, f: JournalFile): string {
+  return f.hostPath ? underRoot(paths.root, f.hostPath) : (f.path as string);
 }
 
 /** Run ids sort by time to the millisecond (`20261122T215356.123Z-1a2b3c`), so "the last run" is the last id. */
@@ -97,6 +111,7 @@ export function assertRunId(id: string): void {
 
 export function writeJournal(paths: HostPaths, journal: Journal): void {
   writeFileAtomic(join(runDir(paths, journal.id), 'run.json'), `${JSON.stringify(journal, null, 2)}\n`, 0o600);
+  faultPoint('journal');
 }
 
 /**
@@ -184,13 +199,14 @@ export function stageRun(
       const hostPath = hostPathOf(paths.root, w.path);
       const st = statSync(w.path, { throwIfNoEntry: false });
       const file: JournalFile = {
-        path: w.path, hostPath, mode: st ? st.mode & 0o7777 : w.mode, newMode: w.mode,
+        hostPath, mode: st ? st.mode & 0o7777 : w.mode, newMode: w.mode,
         uid: st?.uid ?? process.getuid?.() ?? 0, gid: st?.gid ?? process.getgid?.() ?? 0,
         backup: join('old', hostPath), staged: join('new', hostPath),
       };
       if (st) writePrivate(join(dir, file.backup), readFileSync(w.path));
       else file.absent = true;
       writePrivate(join(dir, file.staged), w.content);
+      faultPoint('stage');
       return file;
     }),
     ...(previous[r.item.name] ? { previousRenewal: previous[r.item.name] } : {}),
@@ -208,7 +224,7 @@ export function commitRun(paths: HostPaths, journal: Journal): void {
   const dir = runDir(paths, journal.id);
   for (const entry of journal.entries) {
     for (const f of entry.files) {
-      writeFileAtomic(f.path, readFileSync(join(dir, f.staged)), f.newMode);
+      writeFileAtomic(fsPathOf(paths, f), readFileSync(join(dir, f.staged)), f.newMode);
       faultPoint('after-write');
     }
   }
@@ -217,34 +233,81 @@ export function commitRun(paths: HostPaths, journal: Journal): void {
   rmSync(join(dir, 'new'), { recursive: true, force: true });
 }
 
-/** Put every backed-up file back as it was (bytes, mode, owner). */
+/**
+ * Put every backed-up file back as it was (bytes, mode, owner). The journal says `rolling-back` first, so a process
+ * killed half-way is finished by the next run instead of leaving some files new and some old. Safe to repeat.
+ */
 export function restoreRun(paths: HostPaths, journal: Journal): void {
+  if (journal.phase !== 'rolling-back') {
+    journal.phase = 'rolling-back';
+    writeJournal(paths, journal);
+  }
   const dir = runDir(paths, journal.id);
   for (const entry of journal.entries) {
     for (const f of entry.files) {
+      const target = fsPathOf(paths, f);
       if (f.absent) {
-        rmSync(f.path, { force: true });
+        rmSync(target, { force: true });
         continue;
       }
-      writeFileAtomic(f.path, readFileSync(join(dir, f.backup)), f.mode, { keepOwner: false });
+      writeFileAtomic(target, readFileSync(join(dir, f.backup)), f.mode, { keepOwner: false });
       try {
-        chownSync(f.path, f.uid, f.gid);
+        chownSync(target, f.uid, f.gid);
       } catch {
         // not root: the file keeps our owner
       }
+      faultPoint('restore');
     }
   }
 }
 
-/** Runs that died after staging and before committing: their staged files are complete and checked. */
+/** Mark a run finished: its staged copies go first (a finished run keeps no new/), then the journal says so. */
+export function closeRun(paths: HostPaths, journal: Journal, phase: 'done' | 'rolled-back' | 'failed'): void {
+  rmSync(join(runDir(paths, journal.id), 'new'), { recursive: true, force: true });
+  journal.phase = phase;
+  writeJournal(paths, journal);
+}
+
+/** Runs that died after staging and before committing: rolled forward once their staged files check out. */
 export function interruptedRuns(paths: HostPaths): Journal[] {
   return listRuns(paths).filter((j) => j.phase === 'prepared' && existsSync(join(runDir(paths, j.id), 'new')));
 }
 
-/** Drop the oldest finished runs beyond `keep`; never an unfinished one. */
+/** Run directories of our id format without a journal: staging died before `prepared`; the host was not touched. */
+export function orphanRunDirs(paths: HostPaths): string[] {
+  try {
+    return readdirSync(paths.backups)
+      .filter((id) => RUN_ID.test(id) && !existsSync(join(runDir(paths, id), 'run.json')))
+      .map((id) => runDir(paths, id));
+  } catch {
+    return [];
+  }
+}
+
+const FINISHED: ReadonlySet<Phase> = new Set(['done', 'rolled-back', 'failed']);
+
+/**
+ * Keep the newest `keep` runs and remove the older ones, oldest first. A run directory without a journal (a process
+ * killed while staging: it holds copies of old private keys and will never be finished) counts as a run and goes
+ * like any other; a journaled run that is not finished is never removed.
+ */
 export function pruneRuns(paths: HostPaths, keep: number): string[] {
-  const finished = listRuns(paths).filter((j) => j.phase === 'done' || j.phase === 'rolled-back' || j.phase === 'failed');
-  const drop = finished.slice(0, Math.max(0, finished.length - keep));
-  for (const j of drop) rmSync(runDir(paths, j.id), { recursive: true, force: true });
-  return drop.map((j) => j.id);
+  let ids: string[];
+  try {
+    ids = readdirSync(paths.backups).filter((id) => statSync(runDir(paths, id), { throwIfNoEntry: false })?.isDirectory()).sort();
+  } catch {
+    return [];
+  }
+  const removable = ids.filter((id) => {
+    if (!existsSync(join(runDir(paths, id), 'run.json'))) return true;
+    const j = readJournal(paths, id);
+    return j === undefined || FINISHED.has(j.phase);
+  });
+  const excess = Math.max(0, ids.length - keep);
+  const drop = removable.slice(0, excess);
+  for (const id of drop) {
+    rmSync(runDir(paths, id), { recursive: true, force: true });
+    faultPoint('prune');
+  }
+  return drop;
 }

@@ -20,6 +20,7 @@ import { type RunOutcome, applyRun } from '../apply/run.js';
 import { reportSkipped } from '../apply/skipped.js';
 import { type State, readState, writeState } from '../apply/state.js';
 import { recordRun } from '../apply/summary.js';
+import { newRunId } from '../apply/transaction.js';
 import { decideAll } from '../plan/decide.js';
 import { buildPlan } from '../plan/plan.js';
 import { refreshMetrics } from './metrics.js';
@@ -52,8 +53,8 @@ async function deferredForKubeadm(ctx: Context, opts: RunOptions, deps: ApplyDep
 }
 
 /** read → decide → apply, under the lock. */
-async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, state: State): Promise<RunOutcome> {
-  const owed = recoverInterruptedRuns(deps);
+async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, state: State, runId: string): Promise<RunOutcome> {
+  const owed = recoverInterruptedRuns(deps, state, runId);
   const inventory = readInventory(ctx.paths);
   const forced = opts.all ? new Set(LEAVES.map((l) => l.name)) : opts.named;
   const scope = opts.command === 'renew' && !opts.all ? opts.named : undefined;
@@ -68,9 +69,9 @@ async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, 
   if (plan.items.length === 0 && owed.length === 0) {
     const managed = inventory.leaves.filter((l) => l.state === 'present' && !l.rotatedByKubelet).length;
     ctx.log.info({ checked: managed }, 'nothing to renew');
-    return { renewed: [], failed, restarted: [], result: 'success' };
+    return { runId, renewed: [], failed, restarted: [], result: 'success' };
   }
-  const outcome = await applyRun(plan, inventory, state, deps, { command: opts.command, owed });
+  const outcome = await applyRun(plan, inventory, state, deps, { command: opts.command, runId, owed });
   return { ...outcome, failed: [...failed, ...outcome.failed] };
 }
 
@@ -85,8 +86,11 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     }
     return monitorRun(ctx, notify);
   }
-  await notify('waiting for the lock');
-  const lock = await acquireLock(ctx.paths.lockFile, opts.command, undefined, (m) => ctx.log.warn(m));
+  const lock = await acquireLock(ctx.paths.lockFile, opts.command, undefined, (m) => ctx.log.warn(m), (who) => {
+    ctx.log.info({ lockFile: ctx.paths.lockFile }, `waiting for the lock: another kube-cert-renewer run holds it (${who})`);
+    void notify(`waiting for the lock held by ${who}`);
+  });
+  const runId = newRunId(startedAt);
   try {
     if (await deferredForKubeadm(ctx, opts, applyDeps(ctx, notify))) return opts.command === 'run' ? 0 : 1;
     const read = readState(ctx.paths.stateFile);
@@ -94,11 +98,11 @@ export async function renewalRun(ctx: Context, opts: RunOptions): Promise<number
     const state = read.state;
     let outcome: RunOutcome;
     try {
-      outcome = await renewAndRestart(ctx, opts, applyDeps(ctx, notify), state);
+      outcome = await renewAndRestart(ctx, opts, applyDeps(ctx, notify), state, runId);
     } catch (err) {
       const text = err instanceof RenewerError ? err.describe().replace(/\n\s*/g, ' ') : (err as Error).message;
       ctx.log.error(`run failed: ${text}`);
-      outcome = { renewed: [], failed: ['run'], restarted: [], result: 'failure' };
+      outcome = { runId, renewed: [], failed: ['run'], restarted: [], result: 'failure' };
     }
     let hooksFailed = 0;
     if (outcome.renewed.length > 0 && outcome.result === 'success' && ctx.config.hooks.postRenew.length > 0) {

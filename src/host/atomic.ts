@@ -8,6 +8,7 @@ import {
   closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { faultPoint } from '../apply/faults.js';
 import { HostFileError } from '../errors.js';
 
 /** What to do about a failed write, by errno. */
@@ -41,6 +42,9 @@ export function fsyncDirectory(dir: string): void {
     closeSync(fd);
   }
 }
+
+/** Our temporary files and only ours: `.<name>.kcr-<8 hex>`, what temporaryPathFor makes. */
+export const TEMPORARY_NAME = /^\..+\.kcr-[0-9a-f]{8}$/;
 
 export function temporaryPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.kcr-${randomBytes(4).toString('hex')}`);
@@ -89,6 +93,7 @@ function replaceFile(target: string, content: string | Buffer, mode: number, opt
     } finally {
       closeSync(fd);
     }
+    faultPoint('temp-written');
     renameSync(tmp, target);
   } catch (err) {
     try {

@@ -63,6 +63,7 @@ function settingsLines(r: StatusReport): string[] {
     const l = r.lastRun;
     lines.push(wrap(`Last run ${l.id}: ${l.result} at ${l.finishedAt}, renewed ${l.renewed.length}, failed ${l.failed.length}.`));
     for (const a of l.actions ?? []) lines.push(wrap(`  ${a.component}: ${a.action === 'reload' ? 'reloaded, not restarted' : 'restarted'} (${a.why})`, 118, '      '));
+    if (l.rolledBackAt) lines.push(wrap(`Last run ${l.id} was rolled back at ${l.rolledBackAt}.`));
   }
   return lines;
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../ops/log.js';
 import type { Notifier } from '../ops/notify.js';
 import { Systemd, systemBusAddress } from '../ops/systemd.js';
 import { certificateBlocks } from '../pki/pem.js';
+import { faultPoint } from '../apply/faults.js';
 import { annotateManifest } from './manifest.js';
 import { matchingProcesses } from './processes.js';
 import { httpsGet, servedCertificate } from './probe.js';
@@ -156,6 +157,7 @@ export async function restartComponent(component: Component, deps: RestartDeps):
     return { component, ok: false, bounced: false, reason: (err as Error).message };
   }
   await deps.notify(`restarting ${component}`);
+  faultPoint('restart');
   if (target.kind === 'unit') {
     deps.log.info({ component, unit: target.unit }, `restarting ${target.unit} over D-Bus`);
     let reason: string | undefined;
@@ -171,6 +173,7 @@ export async function restartComponent(component: Component, deps: RestartDeps):
   let value: string;
   try {
     value = annotateManifest(target.manifest, deps.config.restart.annotation, deps.now());
+    faultPoint('annotate');
   } catch (err) {
     return { component, ok: false, bounced: false, reason: (err as Error).message };
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
 const SCHEMAS = join(__dirname, '..', '..', 'schemas');
-export const SCHEMA_FILES = { status: 'status.schema.json', plan: 'plan.schema.json' } as const;
+export const SCHEMA_FILES = { status: 'status.schema.json', plan: 'plan.schema.json', history: 'history.schema.json' } as const;
 export type SchemaName = keyof typeof SCHEMA_FILES;
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
