@@ -15,7 +15,7 @@ import type { PreparedRenewal } from './prepare.js';
 import type { EntryRenewal } from './state.js';
 import {
   JOURNAL_API_VERSION, type Journal, isRunId, type Phase, commitRun, interruptedRuns, listRuns, newRunId, pruneRuns, readJournal,
-  restoreRun, runDir, stageRun, writeJournal,
+  fsPathOf, restoreRun, runDir, stageRun, writeJournal,
 } from './transaction.js';
 
 const NOW = new Date('2026-11-22T21:53:56.123Z');
@@ -101,7 +101,7 @@ describe('stageRun', () => {
     const journal = stageRun(paths, id, 'renew apiserver', NOW, [renewal()], ['kube-apiserver']);
     const owner = ROOT ? OWNER : { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
     const file = (name: string, m: number, newMode: number) => ({
-      path: join(paths.pki, name), hostPath: `/etc/kubernetes/pki/${name}`, mode: m, newMode, ...owner,
+      hostPath: `/etc/kubernetes/pki/${name}`, mode: m, newMode, ...owner, // host paths only: a moved tree still applies
       backup: `old/etc/kubernetes/pki/${name}`, staged: `new/etc/kubernetes/pki/${name}`,
     });
     const expected: Journal = {
@@ -223,18 +223,18 @@ describe('listRuns and interruptedRuns', () => {
 });
 
 describe('pruneRuns', () => {
-  it('drops the oldest finished runs beyond `keep`, keeps the newest and never an unfinished one', () => {
+  it('counts every run toward `keep` and drops finished ones only, oldest first; never an unfinished one', () => {
     const ids = [
       runAt(1_000, 'done'), runAt(2_000, 'prepared'), runAt(3_000, 'failed'), runAt(4_000, 'rolled-back'),
       runAt(5_000, 'committed'), runAt(6_000, 'done'), runAt(7_000, 'restarting'), runAt(8_000, 'verified'),
     ];
     const [r1, r2, r3, r4, r5, r6, r7, r8] = ids;
-    expect(pruneRuns(paths, 5)).toEqual([]); // four finished: one fewer than keep drops nothing
-    expect(pruneRuns(paths, 4)).toEqual([]);
-    expect(pruneRuns(paths, 2)).toEqual([r1, r3]);
-    expect(readdirSync(paths.backups).sort()).toEqual([r2, r4, r5, r6, r7, r8]);
-    expect(pruneRuns(paths, 1)).toEqual([r4]);
-    expect(listRuns(paths).map((j) => j.id)).toEqual([r2, r5, r6, r7, r8]);
+    expect(pruneRuns(paths, 8)).toEqual([]); // eight runs, keep 8: nothing
+    expect(pruneRuns(paths, 5)).toEqual([r1, r3, r4]);
+    expect(readdirSync(paths.backups).sort()).toEqual([r2, r5, r6, r7, r8]);
+    expect(pruneRuns(paths, 4)).toEqual([r6]);
+    expect(pruneRuns(paths, 2)).toEqual([]); // what is left is unfinished
+    expect(listRuns(paths).map((j) => j.id)).toEqual([r2, r5, r7, r8]);
   });
 });
 
@@ -293,7 +293,9 @@ describe('a file the run creates (a forced renewal repairing a lost key)', () =>
     rmSync(key);
     const journal = stageRun(paths, newRunId(NOW), 'renew apiserver', NOW, [renewal()], []);
     const f = journal.entries[0]?.files[0];
-    expect(f).toMatchObject({ path: key, absent: true, mode: 0o600, newMode: 0o600, uid: process.getuid?.(), gid: process.getgid?.() });
+    expect(f && fsPathOf(paths, f)).toBe(key);
+    expect(f).not.toHaveProperty('path');
+    expect(f).toMatchObject({ absent: true, mode: 0o600, newMode: 0o600, uid: process.getuid?.(), gid: process.getgid?.() });
     expect(existsSync(join(runDir(paths, journal.id), 'old/etc/kubernetes/pki/apiserver.key'))).toBe(false);
     expect(journal.entries[0]?.files[1]).not.toHaveProperty('absent');
     commitRun(paths, journal);

@@ -5,6 +5,7 @@
  * keep the new ones and say so loudly when they are not.
  */
 import { COMPONENTS, type Component } from '../catalog.js';
+import { hostText } from '../host/paths.js';
 import { RestartGate } from '../cluster/restart-gate.js';
 import type { ComponentAction } from '../components.js';
 import { type Journal, restoreRun, writeJournal } from '../apply/transaction.js';
@@ -118,11 +119,13 @@ async function rollBackAfterFailure(
   restarted: Component[],
 ): Promise<SequenceResult> {
   // A bounce that never happened failed at once (a manifest that cannot be read, parsed or written): say what failed.
+  // Paths in the reason are host paths, as the node sees them.
+  const reason = hostText(deps.paths.root, result.reason);
   const what = result.refused
-    ? `${result.component} was not restarted: ${result.reason}`
+    ? `${result.component} was not restarted: ${reason}`
     : result.bounced
-      ? `${result.component} did not come back with the new certificates within ${Math.round(deps.config.restart.verifyTimeout / 1000)}s: ${result.reason}`
-      : `${result.component} could not be restarted: ${result.reason}`;
+      ? `${result.component} did not come back with the new certificates within ${Math.round(deps.config.restart.verifyTimeout / 1000)}s: ${reason}`
+      : `${result.component} could not be restarted: ${reason}`;
   if (!journal) {
     deps.log.error({ component: result.component }, what);
     return { ok: false, rolledBack: false, restarted };
