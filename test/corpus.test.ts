@@ -60,7 +60,7 @@ const KINDS: Record<string, Kind> = {
   },
   manifest: {
     dest: 'etc/kubernetes/manifests/kube-apiserver.yaml', config: 'restart:\n  verify: false\n  verifyTimeout: 2s\n',
-    args: () => ['renew', 'apiserver'], code: 1, names: (r) => join(r, 'etc/kubernetes/manifests/kube-apiserver.yaml'),
+    args: () => ['renew', 'apiserver'], code: 1, names: () => '/etc/kubernetes/manifests/kube-apiserver.yaml', // host paths, as the node sees them
     // The renewal is staged, committed, then rolled back when the restart fails: the PKI files are restored byte for
     // byte (checked by the digest); only the agent's own records change.
     mayChange: (rel) => rel === STATE || rel === `${STATE}/state.json` || rel.startsWith(`${STATE}/backups`),
