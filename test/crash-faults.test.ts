@@ -1,5 +1,5 @@
 /**
- * A named fault point at every write step (src/apply/faults.ts), each exercised: the CLI is killed there with
+ * A named fault point at every write step (src/host/faults.ts), each exercised: the CLI is killed there with
  * SIGKILL (KUBE_CERT_RENEWER_FAULT=<point>:<n>), then the next run must converge — every pair matches and verifies
  * (openssl), every due certificate renewed exactly once and recorded once under the run that wrote it, the restarts
  * owed made, no temporary file or staging directory left (test/helpers/crash.ts). Restarts are on, verification
@@ -8,7 +8,7 @@
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAULT_POINTS } from '../src/apply/faults.js';
+import { FAULT_POINTS } from '../src/host/faults.js';
 import { runCli, runCliAsync, snapshotFiles } from './helpers/cli.js';
 import { STATE_DIR, convergenceProblems, journalsOf, leftovers, serialsOf } from './helpers/crash.js';
 import { useFixtureCopies } from './helpers/host-trees.js';

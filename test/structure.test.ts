@@ -44,6 +44,14 @@ describe('source structure', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('host/ (files, paths, processes) is the bottom layer: it imports no stage above it', () => {
+    const host = FILES.filter((f) => f.rel.startsWith('host/'));
+    expect(host.length).toBeGreaterThan(3);
+    // Types are free (they vanish in the bundle); errors.ts is the shared leaf every layer throws from.
+    const offenders = host.filter((f) => /^import (?!type )[^;]*from '\.\.\/(?!errors\.js')/m.test(f.text)).map((f) => f.rel);
+    expect(offenders).toEqual([]);
+  });
+
   it('no function over 60 lines without a written reason', () => {
     const long = FILES.flatMap((f) => functionLengths(f.file, f.text)
       .filter((fn) => fn.lines > 60 && !fn.reason)

@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import type { Component } from '../catalog.js';
 import { hostPathOf } from '../host/paths.js';
 import type { ApplyDeps } from './deps.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../host/faults.js';
 import { stagedEntryProblem } from './staged-check.js';
 import { type State, writeState } from './state.js';
 import { removeTemporaries } from './temporaries.js';

@@ -7,7 +7,7 @@ import { RunFailedError, UsageError } from '../errors.js';
 import { inRestartOrder, serveRestored } from '../restart/sequence.js';
 import type { ApplyDeps } from './deps.js';
 import { readState, writeState } from './state.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../host/faults.js';
 import { type Journal, closeRun, restoreRun, writeJournal } from './transaction.js';
 import { undoRenewals } from './undo.js';
 

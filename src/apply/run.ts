@@ -9,7 +9,7 @@ import type { Inventory } from '../inventory/records.js';
 import type { RenewalPlan } from '../plan/plan.js';
 import { restartComponents } from '../restart/sequence.js';
 import type { ApplyDeps } from './deps.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../host/faults.js';
 import { type PreparedRenewal, prepareRenewals } from './prepare.js';
 import { type OwedRun, recordRenewals } from './recover.js';
 import { type RunSummary, type State, addPendingRestarts, clearPendingRestarts, writeState } from './state.js';

@@ -23,7 +23,7 @@ import { readBoundedText } from '../host/read.js';
 import { type HostPaths, hostPathOf, underRoot } from '../host/paths.js';
 import type { PreparedRenewal } from './prepare.js';
 import type { EntryRenewal } from './state.js';
-import { faultPoint } from './faults.js';
+import { faultPoint } from '../host/faults.js';
 
 export const JOURNAL_API_VERSION = 'kube-cert-renewer.io/v1alpha1';
 

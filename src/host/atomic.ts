@@ -8,7 +8,7 @@ import {
   closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { faultPoint } from '../apply/faults.js';
+import { faultPoint } from './faults.js';
 import { HostFileError } from '../errors.js';
 
 /** What to do about a failed write, by errno. */

@@ -16,7 +16,7 @@ import type { Logger } from '../ops/log.js';
 import type { Notifier } from '../ops/notify.js';
 import { Systemd, systemBusAddress } from '../ops/systemd.js';
 import { certificateBlocks } from '../pki/pem.js';
-import { faultPoint } from '../apply/faults.js';
+import { faultPoint } from '../host/faults.js';
 import { annotateManifest } from './manifest.js';
 import { matchingProcesses } from './processes.js';
 import { httpsGet, servedCertificate } from './probe.js';
