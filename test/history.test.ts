@@ -1,11 +1,12 @@
 /**
  * `history`, `rollback` and the records around them, driven through the built CLI and checked on disk (openssl,
  * modes, owners, journals): one run-id format, the most recent run only, refusal to roll back twice, status showing
- * a rolled-back last run, backups private and pruned oldest first, the lock honoured by rollback and told at once.
+ * a rolled-back last run, backups private and pruned oldest first, the lock honoured by rollback and told at once
+ * (on stderr and in the sd_notify STATUS).
  * Each test here was seen to fail with the bug it names put in by hand (see the report on issue 11).
  */
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processStartTime } from '../src/host/proc.js';
@@ -137,12 +138,77 @@ describe('the lock', () => {
     const at = await said;
     expect(stderr).toContain(`waiting for the lock: another kube-cert-renewer run holds it (pid ${process.pid}, \`run\``);
     expect(at - started).toBeLessThan(5_000);
-    const { rmSync } = await import('node:fs');
     rmSync(lock); // the holder finishes: the waiting run goes ahead
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(0);
   }, 60_000);
+
+  it('a run waiting for the lock says so at once in its sd_notify STATUS, with the holder\'s pid', async () => {
+    const root = trees.copy(CONFIG);
+    const lock = join(root, STATE_DIR, 'lock');
+    mkdirSync(join(root, STATE_DIR), { recursive: true });
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), bootId, command: 'run', since: '2026-01-01T00:00:00Z' }));
+    const socket = await notifyListener(join(trees.scratch(), 'notify.sock'));
+    const child = spawn(process.execPath, [CLI, '--root', root, 'run'], { env: { ...process.env, JOURNAL_STREAM: '', NOTIFY_SOCKET: socket.path } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const started = Date.now();
+      const status = await socket.next(/^STATUS=waiting for the lock/m, 5_000);
+      expect(status, `no STATUS= datagram within 5 s; got ${JSON.stringify(socket.seen)}; stderr: ${stderr}`).toBeDefined();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(status).toMatch(new RegExp(`^STATUS=waiting for the lock held by pid ${process.pid}, \`run\``, 'm'));
+      rmSync(lock); // the holder finishes: the waiting run goes ahead
+      expect(await closed, stderr).toBe(0);
+    } finally {
+      child.kill();
+      socket.close();
+    }
+  }, 60_000);
 });
+
+/**
+ * An AF_UNIX datagram socket standing in for systemd's notify socket (Node has none: a python3 listener prints each
+ * datagram as a JSON string on a line). Like PID 1 it closes the fds that come with a datagram, so the
+ * systemd-notify helper's BARRIER=1 completes instead of timing out.
+ */
+async function notifyListener(path: string): Promise<{ path: string; seen: string[]; next(re: RegExp, ms: number): Promise<string | undefined>; close(): void }> {
+  const script = 'import json, socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\n'
+    + 'print("ready", flush=True)\nwhile True:\n    print(json.dumps(s.recv(65536).decode()), flush=True)\n';
+  const py = spawn('python3', ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const seen: string[] = [];
+  const waiters: Array<() => void> = [];
+  let buf = '';
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((resolve, reject) => {
+    ready = resolve;
+    py.on('exit', (code) => reject(new Error(`the python3 notify listener exited (${code}) before it was ready`)));
+    py.on('error', reject);
+  });
+  py.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line === 'ready') ready();
+      else seen.push(JSON.parse(line) as string);
+    }
+    waiters.forEach((w) => w());
+  });
+  await isReady;
+  const next = (re: RegExp, ms: number): Promise<string | undefined> => new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(seen.find((m) => re.test(m))), ms);
+    const check = (): void => {
+      const hit = seen.find((m) => re.test(m));
+      if (hit !== undefined) { clearTimeout(timer); resolve(hit); }
+    };
+    waiters.push(check);
+    check();
+  });
+  return { path, seen, next, close: () => py.kill() };
+}
 
 describe('backups', () => {
   it('are private (files 0600, directories 0700) and keep the owner and group of every file they replace', () => {
