@@ -76,4 +76,24 @@ describe('renderKubeconfig', () => {
     expect(parsed.extensions[0]?.extension.same).toBe(b64(CERT));
     expect(Buffer.from(kubeconfigCredentialRefs(parsed).certData ?? '', 'base64').toString()).toBe('C\n');
   });
+
+  it('re-serialising rotates the CA of the only cluster when the context names none, as the in-place swap does', () => {
+    // No client-key-data line (the key must be added) forces the re-serialising path.
+    const text = kubeconfig().replace('    cluster: kubernetes\n', '').replace(/ {4}client-key-data: .*\n/, '');
+    expect(kubeconfigCredentialRefs(yaml.load(text)).caData, 'the inventory reads the only cluster\'s CA').toBe(b64('CA PEM '.repeat(20)));
+    const out = renderKubeconfig(doc(text), 'C\n', 'K\n', 'ROTATED CA\n');
+    const refs = kubeconfigCredentialRefs(yaml.load(out));
+    expect(refs.caData).toBe(b64('ROTATED CA\n'));
+    expect(refs.keyData).toBe(b64('K\n'));
+  });
+
+  it('re-serialising writes into the user of the current context, not the first user listed', () => {
+    const other = '- name: aaa-other\n  user:\n    token: abc\n';
+    const text = kubeconfig().replace('users:\n', `users:\n${other}`).replace(/ {4}client-key-data: .*\n/, '');
+    const out = renderKubeconfig(doc(text), 'C\n', 'K\n');
+    const parsed = yaml.load(out) as { users: Array<{ name: string; user: Record<string, string> }> };
+    expect(parsed.users[0]).toEqual({ name: 'aaa-other', user: { token: 'abc' } });
+    expect(parsed.users[1]?.user['client-certificate-data']).toBe(b64('C\n'));
+    expect(parsed.users[1]?.user['client-key-data']).toBe(b64('K\n'));
+  });
 });

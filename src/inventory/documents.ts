@@ -63,26 +63,42 @@ export interface KubeconfigCredentialRefs {
   caData?: string;
 }
 
+/** The user and cluster entries a kubeconfig's credential lives in, chosen the way client-go chooses them. */
+interface CredentialNodes {
+  user: NamedItem & { user: Record<string, unknown> };
+  cluster: NamedItem | undefined;
+  clusterName: string | undefined;
+}
+
+/**
+ * The current context's user and cluster (or the only user, the only cluster). Throws an Error with the reason when
+ * the document has no user. Reading (kubeconfigCredentialRefs) and rewriting (renderKubeconfig) both go through it,
+ * so a renewal writes into the very entries the inventory read.
+ */
+function credentialNodes(doc: unknown): CredentialNodes {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('is not a kubeconfig mapping');
+  const config = doc as Record<string, unknown>;
+  const list = (key: string): NamedItem[] => (Array.isArray(config[key]) ? (config[key] as NamedItem[]) : []);
+  const pick = (items: NamedItem[], name: unknown): NamedItem | undefined =>
+    items.find((i) => i.name === name) ?? (items.length === 1 ? items[0] : undefined);
+  const contexts = list('contexts');
+  const current = typeof config['current-context'] === 'string' ? config['current-context'] : undefined;
+  const context = pick(contexts, current);
+  const userName = typeof context?.context?.user === 'string' ? context.context.user : undefined;
+  const user = pick(list('users'), userName);
+  if (!user || typeof user.user !== 'object' || user.user === null) {
+    throw new Error('has no user for its current context');
+  }
+  const clusterName = typeof context?.context?.cluster === 'string' ? context.context.cluster : undefined;
+  return { user: user as CredentialNodes['user'], cluster: pick(list('clusters'), clusterName), clusterName };
+}
+
 /**
  * Find the client credential of a kubeconfig the way client-go does: the current context's user (or the only user).
  * Throws an Error with the reason when the document has none.
  */
 export function kubeconfigCredentialRefs(doc: unknown): KubeconfigCredentialRefs {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('is not a kubeconfig mapping');
-  const config = doc as Record<string, unknown>;
-  const list = (key: string): NamedItem[] => (Array.isArray(config[key]) ? (config[key] as NamedItem[]) : []);
-  const users = list('users');
-  const contexts = list('contexts');
-  const current = typeof config['current-context'] === 'string' ? config['current-context'] : undefined;
-  const context = contexts.find((c) => c.name === current) ?? (contexts.length === 1 ? contexts[0] : undefined);
-  const userName = typeof context?.context?.user === 'string' ? context.context.user : undefined;
-  const user = users.find((u) => u.name === userName) ?? (users.length === 1 ? users[0] : undefined);
-  if (!user || typeof user.user !== 'object' || user.user === null) {
-    throw new Error('has no user for its current context');
-  }
-  const clusterName = typeof context?.context?.cluster === 'string' ? context.context.cluster : undefined;
-  const clusters = list('clusters');
-  const cluster = clusters.find((c) => c.name === clusterName) ?? (clusters.length === 1 ? clusters[0] : undefined);
+  const { user, cluster, clusterName } = credentialNodes(doc);
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const refs: KubeconfigCredentialRefs = { userName: String(user.name ?? '') };
   if (clusterName) refs.clusterName = clusterName;
@@ -128,16 +144,11 @@ export function renderKubeconfig(doc: KubeconfigDocument, certPem: string, keyPe
   }
   if (text !== undefined) return text;
 
-  // Fallback: edit the parsed document and serialise it again.
-  const config = parsed as Record<string, Array<Record<string, Record<string, unknown>>>>;
-  const user = (config.users ?? []).find((u) => u.name === (refs.userName as unknown));
-  if (!user?.user) throw new Error(`${doc.path}: user ${refs.userName} vanished while rendering`);
+  // Fallback: edit the parsed document (the same user and cluster entries the refs came from) and serialise it again.
+  const { user, cluster } = credentialNodes(parsed);
   user.user['client-certificate-data'] = b64(certPem);
   user.user['client-key-data'] = b64(keyPem);
-  if (caPem && refs.caData) {
-    const cluster = (config.clusters ?? []).find((c) => c.name === (refs.clusterName as unknown));
-    if (cluster?.cluster) cluster.cluster['certificate-authority-data'] = b64(caPem);
-  }
+  if (caPem && refs.caData && cluster?.cluster) cluster.cluster['certificate-authority-data'] = b64(caPem);
   return dumpYaml(parsed);
 }
 
