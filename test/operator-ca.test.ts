@@ -3,8 +3,10 @@
  * with its CA-capped rows) and, after a renewal made with restarts off, which components still run the old
  * certificates.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readCert } from './helpers/openssl.js';
 import { runCli, statusJson, writeConfig } from './helpers/cli.js';
 import { CONFIG_HEADER, certOf, useFixtureCopies, useTrees } from './helpers/host-trees.js';
@@ -90,4 +92,50 @@ describe('renewals made with restarts off', () => {
     expect(after.map((p) => p.component).sort()).toEqual(['etcd', 'kube-controller-manager', 'kube-scheduler']);
     expect(runCli(['--root', root, 'status']).stdout).toContain('Restarts: on, not verified');
   });
+
+  // Stand-ins for the component processes: argv[0] is what the product recognises a static pod's process by in /proc.
+  const standins: Array<ReturnType<typeof spawn>> = [];
+  afterEach(() => {
+    for (const p of standins.splice(0)) p.kill('SIGKILL');
+  });
+  const standin = (binary: string): ReturnType<typeof spawn> => {
+    const p = spawn('/usr/bin/python3', ['-c', 'import time; time.sleep(300)'], { argv0: binary, stdio: 'ignore' });
+    standins.push(p);
+    return p;
+  };
+  const pendingOf = (root: string): string[] =>
+    (statusJson(root).report as unknown as { pendingRestarts: Array<{ component: string }> }).pendingRestarts.map((p) => p.component).sort();
+
+  it('a component restarted some other way after the renewal (by hand, a reboot) is no longer named, and a run forgets it', async () => {
+    const root = copies.copy('renewInterval: 30d\nrestart:\n  enabled: false\n');
+    const before = standin('kube-controller-manager'); // started before the renewal: still runs the old certificates
+    await new Promise((r) => setTimeout(r, 1_100)); // /proc start times count in 10 ms ticks, the state in ms
+    const run = runCli(['--root', root, 'run']);
+    expect(run.code, run.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const after = standin('kube-scheduler'); // "restarted by hand" after the renewal
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readFileSync(`/proc/${after.pid}/cmdline`, 'utf8').split('\0')[0]).toBe('kube-scheduler');
+    expect(readFileSync(`/proc/${before.pid}/cmdline`, 'utf8').split('\0')[0]).toBe('kube-controller-manager');
+
+    expect(pendingOf(root)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager']);
+    const table = runCli(['--root', root, 'status']).stdout.replace(/\n +/g, ' ');
+    expect(table).toContain('Still running the old certificates: kube-controller-manager');
+    expect(table).not.toContain('Still running the old certificates: kube-scheduler');
+    const state = (): string[] => (JSON.parse(readFileSync(join(root, 'var/lib/kube-cert-renewer/state.json'), 'utf8')) as {
+      pendingRestarts: Array<{ component: string }>;
+    }).pendingRestarts.map((p) => p.component).sort();
+    expect(state(), 'status writes nothing').toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+
+    // the next run (nothing due) forgets it; a second stand-in of the other component, started before, changes nothing
+    const next = runCli(['--root', root, 'run']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(state()).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager']);
+
+    // every process of the component must be new: an old one beside a new one still runs the old certificates
+    standin('kube-controller-manager');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pendingOf(root)).toContain('kube-controller-manager');
+  }, 60_000);
 });
+

@@ -37,6 +37,8 @@ export interface PendingRestart {
   component: string;
   /** The first renewal it has not picked up. */
   since: string;
+  /** The latest renewal it has not picked up: a process started after it runs every renewed file. */
+  latest?: string;
   runId: string;
   entries: string[];
 }
@@ -60,8 +62,9 @@ export function addPendingRestarts(state: State, components: readonly string[], 
     const known = pending.find((p) => p.component === component);
     if (known) {
       known.runId = runId;
+      known.latest = at;
       known.entries = [...new Set([...known.entries, ...entries])];
-    } else pending.push({ component, since: at, runId, entries: [...entries] });
+    } else pending.push({ component, since: at, latest: at, runId, entries: [...entries] });
   }
   state.pendingRestarts = pending;
 }

@@ -18,7 +18,7 @@ import { acquireLock } from '../apply/lock.js';
 import { recoverInterruptedRuns } from '../apply/recover.js';
 import { type RunOutcome, applyRun } from '../apply/run.js';
 import { reportSkipped } from '../apply/skipped.js';
-import { type State, readState, writeState } from '../apply/state.js';
+import { type State, clearPendingRestarts, readState, writeState } from '../apply/state.js';
 import { recordRun } from '../apply/summary.js';
 import { newRunId } from '../apply/transaction.js';
 import { decideAll } from '../plan/decide.js';
@@ -26,6 +26,7 @@ import { buildPlan } from '../plan/plan.js';
 import { refreshMetrics } from './metrics.js';
 import { caExpiryNotices } from '../report/ca-expiry.js';
 import { reportFromHost } from './status.js';
+import { restartedSinceRenewal } from '../restart/pending.js';
 
 export interface RunOptions {
   command: 'run' | 'renew';
@@ -55,6 +56,8 @@ async function deferredForKubeadm(ctx: Context, opts: RunOptions, deps: ApplyDep
 /** read → decide → apply, under the lock. */
 async function renewAndRestart(ctx: Context, opts: RunOptions, deps: ApplyDeps, state: State, runId: string): Promise<RunOutcome> {
   const owed = recoverInterruptedRuns(deps, state, runId);
+  // Restarts owed by an earlier renewal with restarts off that happened some other way (by hand, a reboot).
+  clearPendingRestarts(state, restartedSinceRenewal(state.pendingRestarts ?? [], ctx.paths));
   const inventory = readInventory(ctx.paths);
   const forced = opts.all ? new Set(LEAVES.map((l) => l.name)) : opts.named;
   const scope = opts.command === 'renew' && !opts.all ? opts.named : undefined;

@@ -7,6 +7,7 @@ import { readTimer } from '../ops/systemd.js';
 import { printStatus } from '../report/print-status.js';
 import { type State, readState } from '../apply/state.js';
 import { decideAll } from '../plan/decide.js';
+import { restartedSinceRenewal } from '../restart/pending.js';
 import { type StatusReport, type TimerReport, buildStatusReport } from '../report/status.js';
 
 /** Read the host now and decide: the status report of the certificates on disk (read → decide → report). */
@@ -15,7 +16,11 @@ export function reportFromHost(ctx: Context, state: State, timer?: TimerReport):
   assertControlPlane(inventory, ctx.paths);
   const now = ctx.now();
   const decisions = decideAll(inventory, ctx.config, state, now);
-  return buildStatusReport({ inventory, decisions, config: ctx.config, state, now, root: ctx.root, ...(timer ? { timer } : {}) });
+  // Restarts owed by a renewal with restarts off that happened anyway (by hand, a reboot) are owed no longer.
+  const pending = state.pendingRestarts ?? [];
+  const done = new Set(restartedSinceRenewal(pending, ctx.paths));
+  const shown: State = done.size ? { ...state, pendingRestarts: pending.filter((p) => !done.has(p.component)) } : state;
+  return buildStatusReport({ inventory, decisions, config: ctx.config, state: shown, now, root: ctx.root, ...(timer ? { timer } : {}) });
 }
 
 export async function statusReport(ctx: Context): Promise<StatusReport> {

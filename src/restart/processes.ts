@@ -1,7 +1,7 @@
 /** Processes of a component seen in /proc (static pod containers share the host's process view). */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { processStartTime } from '../host/proc.js';
+import { processStartTime, processStartedAt } from '../host/proc.js';
 
 export interface ProcessMatch {
   binary: string;
@@ -29,4 +29,17 @@ export function matchingProcesses(match: ProcessMatch, proc = '/proc'): Set<stri
     }
   }
   return out;
+}
+
+/**
+ * Whether the component's processes all started after `since`: at least one runs, and none is older. A component
+ * restarted by hand (or by the kubelet) after a renewal runs the renewed certificates.
+ */
+export function allStartedAfter(match: ProcessMatch, since: Date, proc = '/proc'): boolean {
+  const processes = [...matchingProcesses(match, proc)];
+  if (processes.length === 0) return false;
+  return processes.every((p) => {
+    const started = processStartedAt(p.split(':')[0] as string, proc);
+    return started !== undefined && started.getTime() > since.getTime();
+  });
 }
