@@ -4,7 +4,7 @@
  * writes. It talks to the first endpoint that answers and keeps to it; a refused or broken connection moves on to the
  * next one, so a member being bounced does not break a lease kept alive through it.
  */
-import { request } from 'node:https';
+import type * as Https from 'node:https';
 
 export interface EtcdTls {
   ca: string;
@@ -63,7 +63,8 @@ export class EtcdClient {
   call(url: string, method: 'GET' | 'POST', body: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(url, {
+      // node:https is loaded on first use: commands that talk to no etcd never pay for it.
+      const req = (require('node:https') as typeof Https).request(url, {
         method, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, agent: false, timeout: timeoutMs,
         headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
         ...(signal ? { signal } : {}),

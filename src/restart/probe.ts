@@ -2,8 +2,12 @@
  * TLS probes of control-plane endpoints: which certificate a port serves, and whether a health path answers.
  * Certificates are compared byte for byte with the files on disk, which is stronger than any chain check.
  */
-import { request } from 'node:https';
-import { connect } from 'node:tls';
+import type * as Https from 'node:https';
+import type * as Tls from 'node:tls';
+
+// Loaded on first probe: `status`, `plan` and the CLI's start never pay for node:https and node:tls.
+const https = (): typeof Https => require('node:https') as typeof Https;
+const tls = (): typeof Tls => require('node:tls') as typeof Tls;
 
 export interface ClientCredential {
   cert: string;
@@ -21,7 +25,7 @@ export type ProbeResult = { ok: true; der: Buffer } | { ok: false; error: string
 /** The DER of the certificate `endpoint` serves. */
 export function servedCertificate(endpoint: Endpoint, client?: ClientCredential, timeoutMs = 3_000): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const socket = connect({
+    const socket = tls().connect({
       host: endpoint.host,
       port: endpoint.port,
       rejectUnauthorized: false,
@@ -55,7 +59,7 @@ export function httpsGet(
   timeoutMs = 3_000,
 ): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
-    const req = request(
+    const req = https().request(
       {
         host: endpoint.host,
         port: endpoint.port,
