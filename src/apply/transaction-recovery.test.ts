@@ -171,8 +171,9 @@ describe('the order of runs is their ids’, not the directory’s', () => {
 });
 
 describe('what the backups directory holds besides runs', () => {
-  it('has no orphans when there is no backups directory', () => {
+  it('has no orphans and prunes nothing when there is no backups directory yet', () => {
     expect(orphanRunDirs(paths)).toEqual([]);
+    expect(pruneRuns(paths, 0)).toEqual([]);
   });
 
   it('a file named like a run is no run and no damage', () => {
