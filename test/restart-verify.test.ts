@@ -4,6 +4,8 @@
  *   certificate proves nothing about a restart (the apiserver's etcd client certificate, for one, is only read at
  *   start): a server that hot-reloads but is never restarted must fail verification and be rolled back;
  * - a server that goes away and comes back with the new certificate was restarted;
+ * - a server that goes away and comes back still serving the certificate it held before was restarted, but did not
+ *   take the new certificate up: it fails verification and the run is rolled back;
  * - a component that was down before the run (crash-looping on an expired certificate) and comes up with the new
  *   certificates after the bounce is verified.
  */
@@ -14,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Fixture, createKubeadmTree } from './helpers/kubeadm-fixture.js';
 import { runCliAsync, snapshotFiles, writeConfig } from './helpers/cli.js';
 import { startFakeApiserver } from './helpers/fake-apiserver.js';
+import { treeDigest } from './helpers/hostile.js';
 import { freePorts } from './helpers/ports.js';
 import { StandinKubelet } from './helpers/standin-kubelet.js';
 import { pemToDer, servedCertDer } from './helpers/served-cert.js';
@@ -72,6 +75,23 @@ describe('restart verification against servers that reload certificates by thems
     expect(apiserver.listens).toBe(2);
     expect(journalPhase(fx.root)).toBe('done');
     expect((await servedCertDer(ports.apiserver as number)).equals(pemToDer(join(fx.pkiDir, 'apiserver.crt')))).toBe(true);
+  });
+
+  it('a kube-apiserver that restarts but comes back serving its old certificate fails verification and is rolled back', async () => {
+    const { fx, ports } = await tree('5s');
+    const apiserver = await startFakeApiserver(fx.root, ports.apiserver as number, 'restart-stale');
+    cleanups.push(() => apiserver.stop());
+    const pair = (d: Map<string, string>): Array<string | undefined> => [d.get('apiserver.crt'), d.get('apiserver.key')];
+    const before = pair(treeDigest(fx.pkiDir));
+
+    const r = await runCliAsync(['--root', fx.root, '--log-format', 'json', 'renew', 'apiserver']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(journalPhase(fx.root)).toBe('rolled-back');
+    expect(r.stderr).toMatch(/kube-apiserver did not come back with the new certificates within 5s: 127\.0\.0\.1:\d+ serves a certificate other than \/etc\/kubernetes\/pki\/apiserver\.crt/);
+    // Bounced for the renewal (went away, came back with the old certificate), then again by the rollback.
+    expect(apiserver.listens, 'the fake was restarted, for the renewal and for the rollback').toBe(3);
+    expect(pair(treeDigest(fx.pkiDir)), 'apiserver.crt and .key restored byte for byte (sha256)').toEqual(before);
+    expect((await servedCertDer(ports.apiserver as number)).equals(pemToDer(join(fx.pkiDir, 'apiserver.crt'))), 'the restored certificate is served').toBe(true);
   });
 
   it('etcd that was down before the run and comes up after the bounce is verified', async () => {

@@ -4,11 +4,11 @@
  * start time), a lock from before a reboot (other boot id) — is stale and taken over.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LockError } from '../errors.js';
+import { HostFileError, LockError } from '../errors.js';
 import { processStartTime } from '../host/proc.js';
 import { DAMAGED_LOCK_GRACE_MS, acquireLock } from './lock.js';
 
@@ -160,5 +160,33 @@ describe('acquireLock', () => {
     const err = await acquireLock(file, 'run', 300).catch((e: unknown) => e);
     expect((err as LockError).message).toBe(`another kube-cert-renewer run holds ${file} (another process)`);
     expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('says once, when it starts waiting, who holds the lock; a free lock is taken without a word', async () => {
+    const waits: string[] = [];
+    await acquireLock(file, 'setup', 1_000, undefined, (who) => waits.push(who)).then((l) => l.release());
+    expect(waits).toEqual([]);
+    writeFileSync(file, holder({ command: 'renew apiserver' }));
+    await expect(acquireLock(file, 'run', 700, undefined, (who) => waits.push(who))).rejects.toThrowError(LockError);
+    expect(waits).toEqual([`pid ${live.pid}, \`renew apiserver\` since 2026-11-22T12:00:00.000Z`]);
+  });
+
+  it('never removes a directory in place of the lock file, however old: it waits, then gives up', async () => {
+    mkdirSync(file, { recursive: true });
+    const old = (Date.now() - DAMAGED_LOCK_GRACE_MS - 5_000) / 1000;
+    utimesSync(file, old, old);
+    const warnings: string[] = [];
+    const err = await acquireLock(file, 'run', 500, (m) => warnings.push(m)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockError);
+    expect(warnings).toEqual([]);
+    expect(statSync(file).isDirectory()).toBe(true);
+  });
+
+  it('names the directory it cannot create for the lock', async () => {
+    writeFileSync(join(dir, 'state'), 'a file where the state directory should be');
+    const err = await acquireLock(file, 'run', 1_000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostFileError);
+    expect((err as HostFileError).file).toBe(join(dir, 'state'));
+    expect((err as HostFileError).message).toBe(`${join(dir, 'state')}: cannot be written (EEXIST)`);
   });
 });

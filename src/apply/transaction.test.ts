@@ -236,6 +236,14 @@ describe('pruneRuns', () => {
     expect(pruneRuns(paths, 2)).toEqual([]); // what is left is unfinished
     expect(listRuns(paths).map((j) => j.id)).toEqual([r2, r5, r7, r8]);
   });
+
+  it('prunes past what is not a run (lost+found where backups/ is a filesystem of its own), leaving it alone', () => {
+    const [r1, r2] = [runAt(1_000, 'done'), runAt(2_000, 'done')];
+    mkdirSync(join(paths.backups, 'lost+found'));
+    writeFileSync(join(paths.backups, 'notes.txt'), 'an operator note');
+    expect(pruneRuns(paths, 1)).toEqual([r1]);
+    expect(readdirSync(paths.backups).sort()).toEqual([r2, 'lost+found', 'notes.txt']);
+  });
 });
 
 describe('run ids', () => {

@@ -294,7 +294,9 @@ const FINISHED: ReadonlySet<Phase> = new Set(['done', 'rolled-back', 'failed']);
 export function pruneRuns(paths: HostPaths, keep: number): string[] {
   let ids: string[];
   try {
-    ids = readdirSync(paths.backups).filter((id) => statSync(runDir(paths, id), { throwIfNoEntry: false })?.isDirectory()).sort();
+    // Only run directories: anything else (lost+found on a backups filesystem of its own) is not a run, and runDir
+    // refuses its name.
+    ids = readdirSync(paths.backups).filter((id) => isRunId(id) && statSync(runDir(paths, id), { throwIfNoEntry: false })?.isDirectory()).sort();
   } catch {
     return [];
   }

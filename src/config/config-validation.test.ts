@@ -29,7 +29,11 @@ describe('defaults', () => {
   it('are the ones the README documents', () => {
     expect(defaultConfig()).toMatchObject({
       renewInterval: 0, renewBefore: 90 * D, validity: 365 * D, mode: 'renew',
-      restart: { enabled: true, annotation: 'kube-cert-renewer/restartedAt', verify: true, verifyTimeout: 5 * 60 * S },
+      restart: {
+        enabled: true, annotation: 'kube-cert-renewer/restartedAt', verify: true, verifyTimeout: 5 * 60 * S,
+        mode: 'auto', reloadBudget: { etcd: 10 * S, 'kube-apiserver': 75 * S },
+        quorumGuard: true, quorumWait: 5 * 60 * S, clusterLock: true, lockWait: 30 * 60 * S, lockTTL: 60 * S,
+      },
       hooks: { postRenew: [], timeout: 5 * 60 * S },
       metrics: { textfileDir: '' },
       paths: { kubernetes: '/etc/kubernetes', pki: '/etc/kubernetes/pki', manifests: '/etc/kubernetes/manifests', state: '/var/lib/kube-cert-renewer' },

@@ -52,6 +52,16 @@ describe('patchRestartAnnotation in place', () => {
         '          accessModes: [ReadWriteOnce]', 'metadata:', '  annotations:', `    ${LINE}`, '  name: etcd', '',
       ),
     ],
+    [
+      'a line of spaces (deeper than the keys) opens metadata',
+      lines('apiVersion: v1', 'kind: Pod', 'metadata:', '    ', '  name: etcd', 'spec:', '  containers:', '  - name: etcd', ''),
+      lines('apiVersion: v1', 'kind: Pod', 'metadata:', '  annotations:', `    ${LINE}`, '    ', '  name: etcd', 'spec:', '  containers:', '  - name: etcd', ''),
+    ],
+    [
+      'annotations indented deeper than twice the metadata keys, after a line of spaces',
+      lines('apiVersion: v1', 'kind: Pod', 'metadata:', '  name: etcd', '  annotations:', '   ', '      a.example/x: "1"', 'spec:', '  containers:', ''),
+      lines('apiVersion: v1', 'kind: Pod', 'metadata:', '  name: etcd', '  annotations:', `      ${LINE}`, '   ', '      a.example/x: "1"', 'spec:', '  containers:', ''),
+    ],
   ])('%s', (_, original, expected) => {
     expect(patchRestartAnnotation(original, F, KEY, VALUE)).toBe(expected);
   });
@@ -116,6 +126,25 @@ describe('parseManifest', () => {
   });
 });
 
+describe('parseManifest and an alias bomb', () => {
+  it('refuses a manifest whose aliases expand past the node limit, naming it and what to do', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const n of 'bcdefg') levels.push(`${n}: &${n} [${Array(10).fill(`*${String.fromCharCode(n.charCodeAt(0) - 1)}`).join(', ')}]`);
+    const text = lines('apiVersion: v1', 'kind: Pod', 'metadata:', '  name: etcd', ...levels, '');
+    const err = (() => {
+      try {
+        parseManifest(text, F);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(HostFileError);
+    expect((err as HostFileError).message).toMatch(new RegExp(`^${F}: its YAML aliases expand to more than \\d+ nodes \\(an alias bomb\\)`));
+    expect((err as HostFileError).hint).toBe('restore the manifest from a backup');
+  });
+});
+
 describe('manifestArgv', () => {
   it.each([
     ['no spec', 'kind: Pod\n', []],
@@ -146,6 +175,12 @@ describe('annotateManifest', () => {
   it('replaces a value that is not a time string (another tool’s number) with the time now', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'kcr-manifest-')), 'etcd.yaml');
     writeFileSync(file, manifest.replace('metadata:\n', `metadata:\n  annotations:\n    ${KEY}: 5\n`));
+    expect(annotateManifest(file, KEY, new Date('2026-11-22T22:02:31.456Z'))).toBe('2026-11-22T22:02:31Z');
+  });
+
+  it('does not read another tool’s number as a year: 3000 leaves the time now, not 3000-01-01', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kcr-manifest-')), 'etcd.yaml');
+    writeFileSync(file, manifest.replace('metadata:\n', `metadata:\n  annotations:\n    ${KEY}: 3000\n`));
     expect(annotateManifest(file, KEY, new Date('2026-11-22T22:02:31.456Z'))).toBe('2026-11-22T22:02:31Z');
   });
 });

@@ -3,7 +3,9 @@
 // - 'hot-reload': like kube-apiserver ≥ 1.28 it picks up a new serving certificate from disk by itself (here 1 s
 //   after the files change) and is never restarted: its process keeps every other credential it loaded at start;
 // - 'restart': it ignores the files until its static pod manifest changes, then goes away for a second and comes
-//   back with whatever is on disk, as the kubelet recreating the pod would.
+//   back with whatever is on disk, as the kubelet recreating the pod would;
+// - 'restart-stale': restarted like 'restart', but it comes back with the certificate it held before (it never
+//   re-reads apiserver.crt), as a pod whose new certificate did not reach the container would.
 import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:https';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ export interface FakeApiserver {
   stop(): Promise<void>;
 }
 
-export async function startFakeApiserver(root: string, port: number, mode: 'hot-reload' | 'restart'): Promise<FakeApiserver> {
+export async function startFakeApiserver(root: string, port: number, mode: 'hot-reload' | 'restart' | 'restart-stale'): Promise<FakeApiserver> {
   const pki = join(root, 'etc/kubernetes/pki');
   const manifest = join(root, 'etc/kubernetes/manifests/kube-apiserver.yaml');
   const read = (): { cert: string; key: string } => ({
@@ -28,8 +30,9 @@ export async function startFakeApiserver(root: string, port: number, mode: 'hot-
   let stopped = false;
   let server: Server | undefined;
 
-  const listen = async (): Promise<void> => {
-    const s = createServer({ ...read(), requestCert: true, rejectUnauthorized: false }, (req, res) => {
+  const held = read();
+  const listen = async (pair: { cert: string; key: string }): Promise<void> => {
+    const s = createServer({ ...pair, requestCert: true, rejectUnauthorized: false }, (req, res) => {
       res.writeHead(req.url === '/livez' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/livez' ? 'ok' : 'not found');
     });
     await new Promise<void>((resolve, reject) => {
@@ -47,7 +50,7 @@ export async function startFakeApiserver(root: string, port: number, mode: 'hot-
     await new Promise<void>((resolve) => s.close(() => resolve()));
   };
 
-  await listen();
+  await listen(held);
   let files = JSON.stringify(read());
   let manifestText = readFileSync(manifest, 'utf8');
   let busy = false;
@@ -70,7 +73,7 @@ export async function startFakeApiserver(root: string, port: number, mode: 'hot-
             manifestText = now;
             await close();
             await new Promise((r) => setTimeout(r, 1_000));
-            if (!stopped) await listen();
+            if (!stopped) await listen(mode === 'restart-stale' ? held : read());
           }
         }
       } catch {
