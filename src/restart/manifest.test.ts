@@ -147,6 +147,10 @@ describe('restartAnnotationValue', () => {
     expect(restartAnnotationValue(now, '2026-11-22T23:00:00Z')).toBe('2026-11-22T23:00:00.001Z');
     // the value of another tool (not a time) is simply replaced
     expect(restartAnnotationValue(now, 'yes')).toBe('2026-11-22T22:02:31Z');
+    // as is a string Date.parse would read as a far-off date: the value is now, not year 3000 and one millisecond
+    expect(restartAnnotationValue(now, '3000')).toBe('2026-11-22T22:02:31Z');
+    expect(restartAnnotationValue(now, 'Sat, 01 Jan 2028 00:00:00 GMT')).toBe('2026-11-22T22:02:31Z');
+    expect(restartAnnotationValue(now, '2026-11-22T23:00:00.5Z')).toBe('2026-11-22T23:00:00.501Z');
     let value: string | undefined;
     const values = new Set<string>();
     for (let i = 0; i < 5; i++) {

@@ -103,6 +103,8 @@ export function patchRestartAnnotation(text: string, file: string, key: string, 
   return dumpYaml(expected);
 }
 
+const RFC3339_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
+
 /**
  * The restart annotation's value: `now` as RFC 3339 to the second, always later than the value already there. Two
  * bounces within one second (a run and a quick `rollback`) must still change the pod's hash, or the kubelet restarts
@@ -110,7 +112,9 @@ export function patchRestartAnnotation(text: string, file: string, key: string, 
  */
 export function restartAnnotationValue(now: Date, previous: string | undefined): string {
   const seconds = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const prev = previous === undefined ? NaN : Date.parse(previous);
+  // Only an RFC 3339 UTC time is ours to follow; anything else a hand or another tool left ("3000", "yes",
+  // "Tue Dec 1") is replaced by the time now, which differs from it all the same.
+  const prev = previous !== undefined && RFC3339_UTC.test(previous) ? Date.parse(previous) : NaN;
   if (Number.isNaN(prev) || prev < Date.parse(seconds)) return seconds;
   return new Date(Math.max(now.getTime(), prev + 1)).toISOString();
 }
