@@ -70,14 +70,18 @@ function isStale(seen: LockFileSeen, now: number): boolean {
   return now - seen.mtimeMs > DAMAGED_LOCK_GRACE_MS;
 }
 
-/** Remove the stale lock file `seen` described, unless it has been replaced since. False when it cannot be removed. */
-function removeStale(file: string, seen: LockFileSeen): boolean {
+/**
+ * Remove the stale lock file `seen` described, unless it has been replaced since: 'removed' (ours to say so),
+ * 'gone' (replaced by another run's lock, or already removed: try again, nothing taken over) or 'failed'.
+ */
+function removeStale(file: string, seen: LockFileSeen): 'removed' | 'gone' | 'failed' {
   try {
     const st = lstatSync(file);
-    if (st.ino === seen.ino && st.mtimeMs === seen.mtimeMs && st.size === seen.size) unlinkSync(file);
-    return true;
+    if (st.ino !== seen.ino || st.mtimeMs !== seen.mtimeMs || st.size !== seen.size) return 'gone';
+    unlinkSync(file);
+    return 'removed';
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT'; // someone else cleaned it up
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed'; // someone else cleaned it up
   }
 }
 
@@ -141,12 +145,13 @@ export async function acquireLock(
     const lock = tryCreate(file, me);
     if (lock) return lock;
     const seen = readLockFile(file);
-    if (seen && isStale(seen, Date.now()) && removeStale(file, seen)) {
+    const removed = seen && isStale(seen, Date.now()) ? removeStale(file, seen) : 'failed';
+    if (removed === 'removed' && seen) {
       warn(seen.holder
         ? `${file}: took over the lock of pid ${seen.holder.pid} (\`${seen.holder.command}\`), which is no longer running`
         : `${file}: took over a lock file left empty or damaged by a run that died while taking it`);
-      continue;
     }
+    if (removed !== 'failed') continue;
     const holder = seen?.holder;
     const who = holder ? `pid ${holder.pid}, \`${holder.command}\` since ${holder.since}` : 'another process';
     if (!told && onWait) {
