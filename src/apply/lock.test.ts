@@ -171,13 +171,17 @@ describe('acquireLock', () => {
     expect(waits).toEqual([`pid ${live.pid}, \`renew apiserver\` since 2026-11-22T12:00:00.000Z`]);
   });
 
-  it('never removes a directory in place of the lock file, however old: it waits, then gives up', async () => {
+  it('never removes a directory in place of the lock file, however old: it says what is there at once', async () => {
     mkdirSync(file, { recursive: true });
     const old = (Date.now() - DAMAGED_LOCK_GRACE_MS - 5_000) / 1000;
     utimesSync(file, old, old);
     const warnings: string[] = [];
-    const err = await acquireLock(file, 'run', 500, (m) => warnings.push(m)).catch((e: unknown) => e);
+    const started = Date.now();
+    const err = await acquireLock(file, 'run', 10_000, (m) => warnings.push(m)).catch((e: unknown) => e);
+    expect(Date.now() - started, 'no wait for a holder that does not exist').toBeLessThan(5_000);
     expect(err).toBeInstanceOf(LockError);
+    expect((err as LockError).message).toBe(`${file} is a directory, not a lock file`);
+    expect((err as LockError).hint).toMatch(/^remove it/);
     expect(warnings).toEqual([]);
     expect(statSync(file).isDirectory()).toBe(true);
   });

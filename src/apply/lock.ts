@@ -42,6 +42,8 @@ export const DAMAGED_LOCK_GRACE_MS = 3_000;
 
 interface LockFileSeen {
   holder?: Holder;
+  /** What is there when it is not a regular file ('directory', 'symbolic link', ...): never a lock a run made. */
+  notAFile?: string;
   /** Identity of the file read, so only that file is removed when it is stale. */
   ino: number;
   mtimeMs: number;
@@ -56,6 +58,10 @@ function readLockFile(file: string): LockFileSeen | undefined {
     return undefined; // gone: try to take it again
   }
   const seen: LockFileSeen = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
+  if (!st.isFile()) {
+    seen.notAFile = st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+    return seen;
+  }
   try {
     const parsed = JSON.parse(readBoundedText(file, 'lock')) as Holder;
     if (parsed && typeof parsed.pid === 'number' && typeof parsed.startTime === 'string') seen.holder = parsed;
@@ -145,6 +151,10 @@ export async function acquireLock(
     const lock = tryCreate(file, me);
     if (lock) return lock;
     const seen = readLockFile(file);
+    if (seen?.notAFile) {
+      // Runs take the lock by creating a regular file here; whatever this is, no run made it and none will remove it.
+      throw new LockError(`${file} is ${seen.notAFile}, not a lock file`, `remove it (no kube-cert-renewer run makes one there), then try again`);
+    }
     const removed = seen && isStale(seen, Date.now()) ? removeStale(file, seen) : 'failed';
     if (removed === 'removed' && seen) {
       warn(seen.holder
