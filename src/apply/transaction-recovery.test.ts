@@ -1,5 +1,5 @@
 /**
- * The transaction when a run dies part-way, in process: the crash harness's named fault points (faults.ts) throw
+ * The transaction when a run dies part-way, in process: the crash harness's named fault points (src/host/faults.ts) throw
  * here instead of SIGKILLing, so each write step can be interrupted and what it leaves behind checked, then finished
  * by the next call as the next run would. Also the backups directory as the next run finds it: run directories left
  * without a journal, journals that cannot be read, entries that are not runs, and directory order.
@@ -19,7 +19,7 @@ import {
 
 class Crash extends Error {}
 const fault = vi.hoisted(() => ({ point: '', left: 0 }));
-vi.mock('./faults.js', () => ({
+vi.mock('../host/faults.js', () => ({
   faultPoint: (point: string): void => {
     if (point === fault.point && --fault.left === 0) throw new Crash(`killed at ${point}`);
   },
