@@ -3,8 +3,8 @@
  * own) is waited for and never taken over; a holder that is gone — dead pid, a pid reused by another process (other
  * start time), a lock from before a reboot (other boot id) — is stale and taken over.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -132,8 +132,10 @@ describe('acquireLock', () => {
     const pid = await deadPid();
     writeFileSync(file, holder({ pid, command: 'renew apiserver' }));
     const warnings: string[] = [];
-    const lock = await acquireLock(file, 'run', 5_000, (m) => warnings.push(m));
+    const waits: string[] = [];
+    const lock = await acquireLock(file, 'run', 5_000, (m) => warnings.push(m), (who) => waits.push(who));
     expect(warnings).toEqual([`${file}: took over the lock of pid ${pid} (\`renew apiserver\`), which is no longer running`]);
+    expect(waits, 'a dead holder is not waited for, not even once').toEqual([]);
     lock.release();
   });
 
@@ -184,6 +186,15 @@ describe('acquireLock', () => {
     expect((err as LockError).hint).toMatch(/^remove it/);
     expect(warnings).toEqual([]);
     expect(statSync(file).isDirectory()).toBe(true);
+  });
+
+  it('says what else stands at the lock path: a symbolic link, a FIFO', async () => {
+    await acquireLock(file, 'setup', 1_000).then((l) => l.release());
+    symlinkSync('/nonexistent', file);
+    await expect(acquireLock(file, 'run', 10_000)).rejects.toThrowError(`${file} is a symbolic link, not a lock file`);
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    await expect(acquireLock(file, 'run', 10_000)).rejects.toThrowError(`${file} is a FIFO, not a lock file`);
   });
 
   it('names the directory it cannot create for the lock', async () => {

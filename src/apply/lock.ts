@@ -59,7 +59,7 @@ function readLockFile(file: string): LockFileSeen | undefined {
   }
   const seen: LockFileSeen = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
   if (!st.isFile()) {
-    seen.notAFile = st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+    seen.notAFile = st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'a socket or device';
     return seen;
   }
   try {
