@@ -15,19 +15,27 @@ export function processStartTime(pid: number | string, proc = '/proc'): string |
   }
 }
 
-/**
- * When a process started, as wall-clock time: the boot time (`btime` in /proc/stat) plus its start time in clock
- * ticks. Linux reports both in USER_HZ, which is 100 on every architecture Kubernetes runs on. Undefined when the
- * process has exited or /proc cannot say.
- */
-export function processStartedAt(pid: number | string, proc = '/proc'): Date | undefined {
-  const ticks = processStartTime(pid, proc);
-  let btime: number | undefined;
+/** When the system booted (`btime` in /proc/stat), in ms since the epoch; undefined when /proc cannot say. */
+export function bootTimeMs(proc = '/proc'): number | undefined {
   try {
-    btime = Number(/^btime (\d+)$/m.exec(readFileSync(`${proc}/stat`, 'utf8'))?.[1]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync(`${proc}/stat`, 'utf8'))?.[1]);
+    return Number.isFinite(btime) ? btime * 1000 : undefined;
   } catch {
     return undefined;
   }
-  if (ticks === undefined || !Number.isFinite(btime) || !/^\d+$/.test(ticks)) return undefined;
-  return new Date((btime as number) * 1000 + Number(ticks) * 10);
+}
+
+/**
+ * A start time in clock ticks since boot (processStartTime) as wall-clock time. Linux reports it in USER_HZ, which
+ * is 100 on every architecture Kubernetes runs on.
+ */
+export function startTicksToDate(bootMs: number, ticks: string): Date | undefined {
+  return /^\d+$/.test(ticks) ? new Date(bootMs + Number(ticks) * 10) : undefined;
+}
+
+/** When a process started, as wall-clock time. Undefined when it has exited or /proc cannot say. */
+export function processStartedAt(pid: number | string, proc = '/proc'): Date | undefined {
+  const ticks = processStartTime(pid, proc);
+  const boot = bootTimeMs(proc);
+  return ticks === undefined || boot === undefined ? undefined : startTicksToDate(boot, ticks);
 }

@@ -1,7 +1,7 @@
 /** Processes of a component seen in /proc (static pod containers share the host's process view). */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { processStartTime, processStartedAt } from '../host/proc.js';
+import { bootTimeMs, processStartTime, startTicksToDate } from '../host/proc.js';
 
 export interface ProcessMatch {
   binary: string;
@@ -37,9 +37,11 @@ export function matchingProcesses(match: ProcessMatch, proc = '/proc'): Set<stri
  */
 export function allStartedAfter(match: ProcessMatch, since: Date, proc = '/proc'): boolean {
   const processes = [...matchingProcesses(match, proc)];
-  if (processes.length === 0) return false;
+  const boot = bootTimeMs(proc);
+  if (processes.length === 0 || boot === undefined) return false;
+  // each entry is `pid:starttime`, the start already read from /proc by matchingProcesses
   return processes.every((p) => {
-    const started = processStartedAt(p.split(':')[0] as string, proc);
+    const started = startTicksToDate(boot, p.slice(p.indexOf(':') + 1));
     return started !== undefined && started.getTime() > since.getTime();
   });
 }
