@@ -109,6 +109,15 @@ describe('rollback', () => {
   }, 60_000);
 });
 
+/** A lock in `root` held by this (live) test process, as a run would write it; its path. */
+function holdLock(root: string): string {
+  const lock = join(root, STATE_DIR, 'lock');
+  mkdirSync(join(root, STATE_DIR), { recursive: true });
+  const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  writeFileSync(lock, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), bootId, command: 'run', since: '2026-01-01T00:00:00Z' }));
+  return lock;
+}
+
 describe('the lock', () => {
   it('a lock naming a live process with another start time (pid reused) is stale and taken over', () => {
     const root = trees.copy(CONFIG);
@@ -124,10 +133,7 @@ describe('the lock', () => {
 
   it('a run waiting for the lock says so at once, with the holder\'s pid', async () => {
     const root = trees.copy(CONFIG);
-    const lock = join(root, STATE_DIR, 'lock');
-    mkdirSync(join(root, STATE_DIR), { recursive: true });
-    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), bootId, command: 'run', since: '2026-01-01T00:00:00Z' }));
+    const lock = holdLock(root);
     const child = spawn(process.execPath, [CLI, '--root', root, 'run'], { env: { ...process.env, JOURNAL_STREAM: '', NOTIFY_SOCKET: '' } });
     let stderr = '';
     const said = new Promise<number>((resolve) => child.stderr.on('data', (d: Buffer) => {
@@ -145,10 +151,7 @@ describe('the lock', () => {
 
   it('a run waiting for the lock says so at once in its sd_notify STATUS, with the holder\'s pid', async () => {
     const root = trees.copy(CONFIG);
-    const lock = join(root, STATE_DIR, 'lock');
-    mkdirSync(join(root, STATE_DIR), { recursive: true });
-    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), bootId, command: 'run', since: '2026-01-01T00:00:00Z' }));
+    const lock = holdLock(root);
     const socket = await notifyListener(join(trees.scratch(), 'notify.sock'));
     const child = spawn(process.execPath, [CLI, '--root', root, 'run'], { env: { ...process.env, JOURNAL_STREAM: '', NOTIFY_SOCKET: socket.path } });
     let stderr = '';
